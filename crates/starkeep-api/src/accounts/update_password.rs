@@ -1,0 +1,65 @@
+//! `PUT …/starrocks/users/password`: change an account's password.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use starkeep_domain::{AccountName, AccountPassword, InvalidInput};
+use utoipa::ToSchema;
+
+use super::{required_name, ResultBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, InstancePath};
+use crate::AppState;
+
+/// The request body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdatePasswordBody {
+    /// Also accepted as `userName`.
+    #[serde(alias = "userName")]
+    #[schema(example = "user_test")]
+    pub user_name: Option<String>,
+    /// Same rules as on creation. Also accepted as `passWord`.
+    #[serde(alias = "passWord")]
+    #[schema(example = "Rds_5678")]
+    pub password: Option<String>,
+}
+
+fn credentials(body: UpdatePasswordBody) -> Result<(AccountName, AccountPassword), InvalidInput> {
+    let name = required_name(body.user_name)?;
+    let password = body
+        .password
+        .ok_or(InvalidInput::Missing { field: "password" })?;
+    let password = AccountPassword::parse(&password, &name)?;
+    Ok((name, password))
+}
+
+/// Change the password of a database account.
+#[utoipa::path(
+    put,
+    path = "/v3/{project_id}/instances/{instance_id}/starrocks/users/password",
+    tag = "accounts",
+    operation_id = "UpdateStarRocksDatabaseUserPassword",
+    params(crate::openapi::ProjectParam, crate::openapi::InstanceParam, crate::openapi::LanguageHeader),
+    request_body = UpdatePasswordBody,
+    responses(
+        (status = 200, description = "Changed", body = ResultBody),
+        (status = 400, description = "Invalid input, unknown instance or account", body = ErrorBody),
+        (status = 401, description = "No valid credential", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
+        (status = 500, description = "Server or backend failure", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+pub async fn update_password(
+    State(app): State<AppState>,
+    path: InstancePath,
+    ApiJson(body): ApiJson<UpdatePasswordBody>,
+) -> Result<Json<ResultBody>, ApiError> {
+    let (name, password) = credentials(body)?;
+    app.instances()
+        .engine(&path.project, &path.instance)
+        .await?
+        .change_password(&name, &password)
+        .await?;
+    Ok(Json(ResultBody::SUCCESS))
+}

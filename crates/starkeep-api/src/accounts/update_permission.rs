@@ -1,0 +1,75 @@
+//! `PUT …/starrocks/users/permission`: change an account's privileges.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use starkeep_domain::InvalidInput;
+use starkeep_engine::PrivilegeChange;
+use utoipa::ToSchema;
+
+use super::{databases, ddl, dml, required_name, ResultBody};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, InstancePath};
+use crate::AppState;
+
+/// The request body: the account, and only the fields to change (Terraform sends only what
+/// changed). A field left out keeps its value.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdatePermissionBody {
+    /// Also accepted as `userName`.
+    #[serde(alias = "userName")]
+    #[schema(example = "user_test")]
+    pub user_name: Option<String>,
+    /// Also accepted as `dataBases`.
+    #[serde(alias = "dataBases")]
+    #[schema(example = json!(["*"]))]
+    pub databases: Option<Vec<String>>,
+    #[schema(minimum = 0, maximum = 3)]
+    pub dml: Option<i64>,
+    #[schema(minimum = 0, maximum = 1)]
+    pub ddl: Option<i64>,
+}
+
+impl TryFrom<UpdatePermissionBody> for PrivilegeChange {
+    type Error = InvalidInput;
+
+    fn try_from(body: UpdatePermissionBody) -> Result<Self, InvalidInput> {
+        Ok(PrivilegeChange {
+            name: required_name(body.user_name)?,
+            databases: databases(body.databases)?,
+            dml: dml(body.dml)?,
+            ddl: ddl(body.ddl)?,
+        })
+    }
+}
+
+/// Change the permissions of a database account.
+#[utoipa::path(
+    put,
+    path = "/v3/{project_id}/instances/{instance_id}/starrocks/users/permission",
+    tag = "accounts",
+    operation_id = "UpdateStarRocksDatabaseUserPermission",
+    params(crate::openapi::ProjectParam, crate::openapi::InstanceParam, crate::openapi::LanguageHeader),
+    request_body = UpdatePermissionBody,
+    responses(
+        (status = 200, description = "Changed", body = ResultBody),
+        (status = 400, description = "Invalid input, unknown instance, account or database", body = ErrorBody),
+        (status = 401, description = "No valid credential", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
+        (status = 500, description = "Server or backend failure", body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+pub async fn update_permission(
+    State(app): State<AppState>,
+    path: InstancePath,
+    ApiJson(body): ApiJson<UpdatePermissionBody>,
+) -> Result<Json<ResultBody>, ApiError> {
+    let change = PrivilegeChange::try_from(body)?;
+    app.instances()
+        .engine(&path.project, &path.instance)
+        .await?
+        .change_privileges(&change)
+        .await?;
+    Ok(Json(ResultBody::SUCCESS))
+}

@@ -1,0 +1,90 @@
+//! The layers every request passes through, outermost first:
+//!
+//! 1. a request id (`X-Request-Id`: the client's, or a new UUID), echoed on the response;
+//! 2. [`log_request`]: one log line per request — method, path, status, latency, request id and
+//!    error code; never a query string, header value or body;
+//! 3. [`localize`]: error bodies re-rendered in the language of `X-Language`;
+//! 4. panics caught and answered as `DBS.200500` ([`panic_response`]);
+//! 5. [`time_limit`]: a request that takes longer than the limit answers `DBS.200504`.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::HeaderName;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use starkeep_domain::Language;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The request id header.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Logs one line per request.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let error_code = response
+        .extensions()
+        .get::<ApiError>()
+        .map(|e| e.code.code())
+        .unwrap_or("");
+    if response.status().is_server_error() {
+        tracing::warn!(target: "starkeep::access", %method, %path, status, latency_ms, %request_id, error_code, "request");
+    } else {
+        tracing::info!(target: "starkeep::access", %method, %path, status, latency_ms, %request_id, error_code, "request");
+    }
+    response
+}
+
+/// Re-renders error bodies in the caller's language.
+pub async fn localize(req: Request, next: Next) -> Response {
+    let lang = Language::from_header(
+        req.headers()
+            .get("x-language")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let response = next.run(req).await;
+    if lang == Language::EnUs {
+        return response;
+    }
+    match response.extensions().get::<ApiError>() {
+        Some(err) => {
+            let mut localized = err.to_response(lang);
+            // Keep headers set by inner layers (Allow, Retry-After, ...).
+            for (name, value) in response.headers() {
+                if name != axum::http::header::CONTENT_LENGTH
+                    && name != axum::http::header::CONTENT_TYPE
+                {
+                    localized.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            localized
+        }
+        None => response,
+    }
+}
+
+/// Answers a panic in a handler as an internal error, without its message.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(ErrorCode::Internal).into_response()
+}
+
+/// Bounds the time one request may take.
+pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(ErrorCode::Timeout).into_response(),
+    }
+}

@@ -1,0 +1,3 @@
+//! The account sync endpoints: [`switch`] (`POST …/starrocks/users/sync`).
+
+pub mod switch;

@@ -1,0 +1,191 @@
+//! [`EmbeddedEngine`]: accounts kept in starkeep's own store.
+//!
+//! This is the zero-setup engine for first runs, demos and client testing. It behaves like a
+//! StarRocks instance as far as the API can see (unique names, a built-in `root`, grants only on
+//! the instance's databases, passwords kept as MySQL-native hashes), but no database server is
+//! behind it: nobody can log in with these accounts. It says so in its kind, `embedded`.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use starkeep_domain::{
+    AccountName, AccountPassword, DatabaseSelection, NativePasswordHash, Privileges, ProjectId,
+};
+use starkeep_store::{
+    AccountWrite, InstanceRecord, NewInstance, NewStoredAccount, Store, StoreError,
+};
+
+use crate::{
+    resolve_databases, AccountEngine, AccountPage, AccountQuery, AccountSummary, EngineError,
+    EngineKind, NewAccount, PrivilegeChange,
+};
+
+/// The databases an embedded instance has when none are named.
+pub const DEFAULT_EMBEDDED_DATABASES: [&str; 2] = ["default", "information_schema"];
+
+/// The built-in account every embedded instance is born with, as on StarRocks.
+const ROOT: &str = "root";
+
+/// The settings of an embedded instance, stored as the instance's JSON settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedSettings {
+    /// The databases this instance pretends to have; grants may name only these.
+    pub databases: Vec<String>,
+}
+
+/// The embedded engine for one instance.
+#[derive(Debug, Clone)]
+pub struct EmbeddedEngine {
+    store: Store,
+    instance: InstanceRecord,
+    settings: EmbeddedSettings,
+}
+
+impl EmbeddedEngine {
+    pub(crate) fn new(store: Store, instance: InstanceRecord) -> Result<Self, EngineError> {
+        let settings: EmbeddedSettings = serde_json::from_value(instance.settings.clone())
+            .map_err(|e| {
+                EngineError::Store(StoreError::Corrupt(format!(
+                    "settings of embedded instance {}: {e}",
+                    instance.id
+                )))
+            })?;
+        Ok(Self {
+            store,
+            instance,
+            settings,
+        })
+    }
+
+    /// Adds an embedded instance with the given databases (deduplicated, kept in order) and its
+    /// built-in `root` account, in one transaction.
+    pub async fn provision(
+        store: &Store,
+        project_id: &ProjectId,
+        name: &str,
+        databases: &[String],
+    ) -> Result<InstanceRecord, EngineError> {
+        let mut unique: Vec<String> = Vec::new();
+        for db in databases.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            if !unique.iter().any(|u| u == db) {
+                unique.push(db.to_owned());
+            }
+        }
+        let settings = EmbeddedSettings { databases: unique };
+        // root's password is random and never shown: the embedded root is listed, not used.
+        let root_password: [u8; 24] = rand::random();
+        let root = NewStoredAccount {
+            name: ROOT.to_owned(),
+            password_hash: NativePasswordHash::of(&format!("{root_password:?}"))
+                .as_str()
+                .to_owned(),
+            privileges: Privileges::default(),
+            databases: DatabaseSelection::All,
+            system: true,
+        };
+        let new = NewInstance {
+            project_id: project_id.clone(),
+            name: name.to_owned(),
+            engine: EngineKind::Embedded.as_str().to_owned(),
+            settings: serde_json::to_value(&settings).expect("settings serialize"),
+        };
+        Ok(store.create_instance(&new, &[root]).await?)
+    }
+
+    fn resolve(&self, requested: &DatabaseSelection) -> Result<DatabaseSelection, EngineError> {
+        resolve_databases(requested, &self.settings.databases)
+    }
+
+    fn outcome(write: AccountWrite, name: &AccountName) -> Result<(), EngineError> {
+        match write {
+            AccountWrite::Done => Ok(()),
+            AccountWrite::Missing => Err(EngineError::AccountNotFound(name.to_string())),
+            AccountWrite::System => Err(EngineError::SystemAccount(name.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountEngine for EmbeddedEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Embedded
+    }
+
+    async fn create_account(&self, account: &NewAccount) -> Result<(), EngineError> {
+        let databases = self.resolve(&account.databases)?;
+        let row = NewStoredAccount {
+            name: account.name.to_string(),
+            password_hash: account.password.native_hash().as_str().to_owned(),
+            privileges: account.privileges,
+            databases,
+            system: false,
+        };
+        match self.store.insert_account(&self.instance.id, &row).await {
+            Err(StoreError::Conflict) => Err(EngineError::AccountExists(account.name.to_string())),
+            other => Ok(other?),
+        }
+    }
+
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError> {
+        let page = self
+            .store
+            .list_accounts(&self.instance.id, query.name.as_deref(), query.page)
+            .await?;
+        Ok(AccountPage {
+            total: page.total,
+            accounts: page
+                .accounts
+                .into_iter()
+                .map(|a| AccountSummary {
+                    name: a.name,
+                    databases: a.databases,
+                    privileges: a.privileges,
+                    exact: true,
+                    system: a.system,
+                })
+                .collect(),
+        })
+    }
+
+    async fn change_privileges(&self, change: &PrivilegeChange) -> Result<(), EngineError> {
+        let databases = change
+            .databases
+            .as_ref()
+            .map(|d| self.resolve(d))
+            .transpose()?;
+        let write = self
+            .store
+            .update_account_privileges(
+                &self.instance.id,
+                change.name.as_str(),
+                change.dml,
+                change.ddl,
+                databases.as_ref(),
+            )
+            .await?;
+        Self::outcome(write, &change.name)
+    }
+
+    async fn change_password(
+        &self,
+        name: &AccountName,
+        password: &AccountPassword,
+    ) -> Result<(), EngineError> {
+        let write = self
+            .store
+            .update_account_password(
+                &self.instance.id,
+                name.as_str(),
+                password.native_hash().as_str(),
+            )
+            .await?;
+        Self::outcome(write, name)
+    }
+
+    async fn delete_account(&self, name: &AccountName) -> Result<(), EngineError> {
+        let write = self
+            .store
+            .delete_account(&self.instance.id, name.as_str())
+            .await?;
+        Self::outcome(write, name)
+    }
+}

@@ -1,0 +1,32 @@
+//! [`EngineError`]: why an engine could not do what was asked.
+//!
+//! Variants that a client caused carry only names the client sent. Variants that the backend
+//! caused carry a detail for the log; the HTTP layer never shows it to the client.
+
+use starkeep_store::StoreError;
+
+/// An engine failure.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the instance does not exist")]
+    UnknownInstance,
+    #[error("account {0} already exists")]
+    AccountExists(String),
+    #[error("account {0} does not exist")]
+    AccountNotFound(String),
+    #[error("account {0} is a system account and cannot be changed")]
+    SystemAccount(String),
+    #[error("database {0} does not exist on this instance")]
+    UnknownDatabase(String),
+    /// The instance's engine kind is not served by this build.
+    #[error("engine {0} is not available")]
+    EngineNotAvailable(String),
+    /// The database server is down, slow or refused the admin credential.
+    #[error("backend unavailable: {0}")]
+    BackendUnavailable(String),
+    /// The database server answered with an error.
+    #[error("backend error: {0}")]
+    Backend(String),
+    #[error("store failure: {0}")]
+    Store(#[from] StoreError),
+}

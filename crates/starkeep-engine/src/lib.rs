@@ -1,0 +1,52 @@
+//! starkeep's account engines.
+//!
+//! An engine is what makes an account real on one instance. Handlers see only the
+//! [`AccountEngine`] trait, obtained from the [`Instances`] directory for a project's instance;
+//! which engine serves it (today [`EmbeddedEngine`]; MySQL-family and StarRocks engines later)
+//! is the instance's own setting.
+//!
+//! Requests reach this crate already validated (`starkeep-domain` types); each engine checks what
+//! only it can know (does the account exist, does the database exist) and maps its failures to
+//! [`EngineError`].
+
+mod databases;
+mod embedded;
+mod error;
+mod instances;
+mod model;
+
+use async_trait::async_trait;
+use starkeep_domain::{AccountName, AccountPassword};
+
+pub use databases::resolve_databases;
+pub use embedded::{EmbeddedEngine, EmbeddedSettings, DEFAULT_EMBEDDED_DATABASES};
+pub use error::EngineError;
+pub use instances::{EngineKind, Instances};
+pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
+
+/// The operations of the account API, as one engine carries them out on one instance.
+#[async_trait]
+pub trait AccountEngine: Send + Sync {
+    /// Which kind of engine this is.
+    fn kind(&self) -> EngineKind;
+
+    /// Creates an account. A taken name answers [`EngineError::AccountExists`]; a failure leaves
+    /// no account behind.
+    async fn create_account(&self, account: &NewAccount) -> Result<(), EngineError>;
+
+    /// One page of accounts by name, and the number of all that match.
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError>;
+
+    /// Changes the privileges named in `change`; the others stay as they are.
+    async fn change_privileges(&self, change: &PrivilegeChange) -> Result<(), EngineError>;
+
+    /// Replaces an account's password.
+    async fn change_password(
+        &self,
+        name: &AccountName,
+        password: &AccountPassword,
+    ) -> Result<(), EngineError>;
+
+    /// Drops an account.
+    async fn delete_account(&self, name: &AccountName) -> Result<(), EngineError>;
+}

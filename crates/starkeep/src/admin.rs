@@ -1,0 +1,242 @@
+//! The operator's commands: projects, IAM users, tokens and instances, straight on the data
+//! dir's store (they work while `serve` runs: the store is shared safely).
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use serde_json::json;
+use starkeep_auth::{password, Role};
+use starkeep_engine::{EmbeddedEngine, EngineKind};
+use starkeep_store::{Project, Store, StoreError};
+use zeroize::Zeroizing;
+
+use crate::context::Context;
+
+/// The shortest IAM user password accepted.
+const MIN_IAM_PASSWORD: usize = 8;
+
+pub async fn project_create(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    if name.trim().is_empty() || name.len() > 64 {
+        bail!("a project name must be 1 to 64 characters");
+    }
+    let project = match ctx.store.create_project(name).await {
+        Err(StoreError::Conflict) => bail!("a project named {name:?} already exists"),
+        other => other?,
+    };
+    print_id(
+        json,
+        project.id.as_str(),
+        json!({"id": project.id.as_str(), "name": project.name}),
+    );
+    Ok(())
+}
+
+pub async fn project_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let projects = ctx.store.list_projects().await?;
+    if json {
+        let rows: Vec<_> = projects
+            .iter()
+            .map(|p| json!({"id": p.id.as_str(), "name": p.name}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<34} NAME", "ID");
+        for p in projects {
+            println!("{:<34} {}", p.id, p.name);
+        }
+    }
+    Ok(())
+}
+
+pub async fn user_create(
+    data_dir: &Path,
+    project: &str,
+    name: &str,
+    role: Role,
+    password_env: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let project = find_project(&ctx.store, project).await?;
+    if name.trim().is_empty() || name.len() > 64 {
+        bail!("a user name must be 1 to 64 characters");
+    }
+    let secret = read_password(password_env)?;
+    let phc = tokio::task::spawn_blocking(move || password::hash(&secret)).await?;
+    let user = match ctx
+        .store
+        .create_user(name, &phc, &project.id, role.as_str())
+        .await
+    {
+        Err(StoreError::Conflict) => bail!(
+            "a user named {name:?} already exists; give it a role with `starkeep iam user grant`"
+        ),
+        other => other?,
+    };
+    print_id(
+        json,
+        &user.id,
+        json!({"id": user.id, "name": user.name, "project": project.name, "role": role.as_str()}),
+    );
+    Ok(())
+}
+
+pub async fn user_grant(
+    data_dir: &Path,
+    project: &str,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let project = find_project(&ctx.store, project).await?;
+    let user = ctx
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| anyhow!("no user named {name:?}"))?;
+    ctx.store
+        .bind_role(&project.id, &user.id, role.as_str())
+        .await?;
+    eprintln!("{name} is now {role} in project {}", project.name);
+    Ok(())
+}
+
+pub async fn token_issue(
+    data_dir: &Path,
+    project: &str,
+    user: &str,
+    ttl: Duration,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let project = find_project(&ctx.store, project).await?;
+    let found = ctx
+        .store
+        .user_by_name(user)
+        .await?
+        .ok_or_else(|| anyhow!("no user named {user:?}"))?;
+    let (token, claims) = ctx
+        .iam(ttl)?
+        .issue(&project, &found.id, &found.name)
+        .await
+        .map_err(|e| anyhow!("{e} (user {user:?}, project {:?})", project.name))?;
+    print_id(
+        json,
+        &token,
+        json!({"token": token, "project_id": claims.project_id, "expires_at": claims.expires_at}),
+    );
+    Ok(())
+}
+
+pub async fn instance_add(
+    data_dir: &Path,
+    project: &str,
+    engine: &str,
+    name: &str,
+    databases: &[String],
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let project = find_project(&ctx.store, project).await?;
+    let kind: EngineKind = engine.parse().map_err(|e: String| anyhow!(e))?;
+    let record = match kind {
+        EngineKind::Embedded => {
+            if databases.iter().all(|d| d.trim().is_empty()) {
+                bail!("an embedded instance needs at least one database (--databases a,b,c)");
+            }
+            EmbeddedEngine::provision(&ctx.store, &project.id, name, databases).await?
+        }
+        other => bail!("the {other} engine is not available in this version of starkeep"),
+    };
+    print_id(
+        json,
+        record.id.as_str(),
+        json!({
+            "id": record.id.as_str(), "project_id": record.project_id.as_str(),
+            "name": record.name, "engine": record.engine, "settings": record.settings,
+        }),
+    );
+    Ok(())
+}
+
+pub async fn instance_list(
+    data_dir: &Path,
+    project: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(data_dir).await?;
+    let project = match project {
+        Some(p) => Some(find_project(&ctx.store, p).await?),
+        None => None,
+    };
+    let instances = ctx
+        .store
+        .list_instances(project.as_ref().map(|p| &p.id))
+        .await?;
+    if json {
+        let rows: Vec<_> = instances
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.id.as_str(), "project_id": i.project_id.as_str(), "name": i.name,
+                    "engine": i.engine, "sync_enabled": i.sync_enabled, "settings": i.settings,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!(
+            "{:<38} {:<34} {:<10} {:<5} NAME",
+            "ID", "PROJECT", "ENGINE", "SYNC"
+        );
+        for i in instances {
+            let sync = if i.sync_enabled { "on" } else { "off" };
+            println!(
+                "{:<38} {:<34} {:<10} {:<5} {}",
+                i.id, i.project_id, i.engine, sync, i.name
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn find_project(store: &Store, name: &str) -> anyhow::Result<Project> {
+    store
+        .project_by_name(name)
+        .await?
+        .ok_or_else(|| anyhow!("no project named {name:?} (see `starkeep project list`)"))
+}
+
+/// The password from `$VAR`, or from the first line of stdin.
+fn read_password(env: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
+    let secret = match env {
+        Some(var) => Zeroizing::new(
+            std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?,
+        ),
+        None => {
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
+        }
+    };
+    if secret.chars().count() < MIN_IAM_PASSWORD {
+        bail!("the password must be at least {MIN_IAM_PASSWORD} characters (give it on stdin or with --password-env VAR)");
+    }
+    Ok(secret)
+}
+
+/// Prints the new thing's id alone, or the JSON object with --json.
+fn print_id(json: bool, id: &str, object: serde_json::Value) {
+    if json {
+        println!("{object}");
+    } else {
+        println!("{id}");
+    }
+}

@@ -1,0 +1,245 @@
+//! The command line: what each subcommand takes, and which function carries it out.
+//!
+//! Commands are scriptable: a create command prints the new id alone on stdout, `--json` prints
+//! JSON, and errors go to stderr with a non-zero exit.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+use crate::{admin, serve};
+
+/// starkeep manages the database accounts of TaurusDB + StarRocks HTAP deployments through the
+/// cloud's "StarRocks database accounts" API.
+#[derive(Debug, Parser)]
+#[command(name = "starkeep", version, about, long_about = None)]
+pub struct Cli {
+    /// Where starkeep keeps its store and keys.
+    #[arg(
+        long,
+        global = true,
+        env = "STARKEEP_DATA_DIR",
+        default_value = "./starkeep-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API. On the first start with an empty store, creates the project
+    /// `default`, the IAM user `admin` and an embedded demo instance, and prints a curl to try.
+    Serve(ServeArgs),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage IAM users (who get tokens).
+    #[command(subcommand)]
+    Iam(IamCommand),
+    /// Issue tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage database instances.
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STARKEEP_LISTEN", default_value = "127.0.0.1:8800")]
+    pub listen: SocketAddr,
+    /// Longest time one request may take, in seconds.
+    #[arg(long, env = "STARKEEP_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "STARKEEP_BODY_LIMIT", default_value_t = 64 * 1024)]
+    pub body_limit: usize,
+    /// Lifetime of issued tokens, in seconds.
+    #[arg(long, env = "STARKEEP_TOKEN_TTL", default_value_t = 24 * 3600)]
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project; prints its id.
+    Create {
+        /// The project's name (unique).
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List projects.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// Manage IAM users.
+    #[command(subcommand)]
+    User(IamUserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamUserCommand {
+    /// Create a user with a role in a project; prints its id. The password is read from the
+    /// first line of stdin, or from the environment variable named by --password-env.
+    Create {
+        /// The project (name) the user gets a role in.
+        #[arg(long)]
+        project: String,
+        /// The user's name (unique).
+        #[arg(long)]
+        name: String,
+        /// `admin` (everything) or `readonly` (GET only).
+        #[arg(long, default_value = "admin")]
+        role: starkeep_auth::Role,
+        /// Read the password from this environment variable instead of stdin.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an existing user a role in a(nother) project.
+    Grant {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: starkeep_auth::Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for a user in a project (no password needed: you hold the data dir);
+    /// prints the token.
+    Issue {
+        /// The project (name).
+        #[arg(long)]
+        project: String,
+        /// The user's name.
+        #[arg(long)]
+        user: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 24 * 3600)]
+        ttl_secs: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// Add an instance to a project; prints its id.
+    Add {
+        /// The project (name).
+        #[arg(long)]
+        project: String,
+        /// The engine that serves its accounts. `embedded` keeps them in starkeep's store (no
+        /// database server; for first runs, demos and client tests).
+        #[arg(long, default_value = "embedded")]
+        engine: String,
+        /// A display name.
+        #[arg(long, default_value = "starrocks")]
+        name: String,
+        /// Embedded engine: the databases the instance has (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = starkeep_engine::DEFAULT_EMBEDDED_DATABASES.map(String::from))]
+        databases: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List instances.
+    List {
+        /// Only this project's (name).
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir;
+    match cli.command {
+        Command::Serve(args) => serve::run(&data_dir, args).await,
+        Command::Project(ProjectCommand::Create { name, json }) => {
+            admin::project_create(&data_dir, &name, json).await
+        }
+        Command::Project(ProjectCommand::List { json }) => {
+            admin::project_list(&data_dir, json).await
+        }
+        Command::Iam(IamCommand::User(IamUserCommand::Create {
+            project,
+            name,
+            role,
+            password_env,
+            json,
+        })) => {
+            admin::user_create(
+                &data_dir,
+                &project,
+                &name,
+                role,
+                password_env.as_deref(),
+                json,
+            )
+            .await
+        }
+        Command::Iam(IamCommand::User(IamUserCommand::Grant {
+            project,
+            name,
+            role,
+        })) => admin::user_grant(&data_dir, &project, &name, role).await,
+        Command::Token(TokenCommand::Issue {
+            project,
+            user,
+            ttl_secs,
+            json,
+        }) => {
+            admin::token_issue(
+                &data_dir,
+                &project,
+                &user,
+                Duration::from_secs(ttl_secs),
+                json,
+            )
+            .await
+        }
+        Command::Instance(InstanceCommand::Add {
+            project,
+            engine,
+            name,
+            databases,
+            json,
+        }) => admin::instance_add(&data_dir, &project, &engine, &name, &databases, json).await,
+        Command::Instance(InstanceCommand::List { project, json }) => {
+            admin::instance_list(&data_dir, project.as_deref(), json).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}
