@@ -88,3 +88,71 @@ pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next)
         Err(_) => ApiError::new(ErrorCode::Timeout).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{to_bytes, Body};
+    use axum::http::{Request as HttpRequest, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    use super::*;
+
+    fn app() -> Router {
+        Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/panic",
+                get(|| async {
+                    if true {
+                        panic!("boom with a secret");
+                    }
+                    "never"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                time_limit,
+            ))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(localize))
+    }
+
+    async fn call(path: &str, lang: &str) -> (StatusCode, serde_json::Value) {
+        let req = HttpRequest::get(path)
+            .header("x-language", lang)
+            .body(Body::empty())
+            .unwrap();
+        let resp = app().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let body = to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn slow_requests_answer_a_timeout_code() {
+        let start = Instant::now();
+        let (status, body) = call("/slow", "en-us").await;
+        assert!(start.elapsed() < Duration::from_secs(2));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error_code"], "DBS.200504");
+        let (_, body) = call("/slow", "zh-cn").await;
+        assert_eq!(body["error_msg"], "请求超时");
+    }
+
+    #[tokio::test]
+    async fn panics_answer_an_internal_error_without_the_message() {
+        let (status, body) = call("/panic", "en-us").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error_code"], "DBS.200500");
+        assert!(!body.to_string().contains("secret"));
+    }
+}

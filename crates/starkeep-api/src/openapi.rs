@@ -34,6 +34,28 @@ pub struct LanguageHeader(
     Option<String>,
 );
 
+/// The error answers every account and sync operation may give; each body is an
+/// [`ErrorBody`](error::ErrorBody) with a catalogue code.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ErrorResponses {
+    /// Invalid input, or an unknown instance, account or database.
+    #[response(status = 400)]
+    BadRequest(error::ErrorBody),
+    /// No valid credential.
+    #[response(status = 401)]
+    Unauthorized(error::ErrorBody),
+    /// Not allowed (project, role), or a system account.
+    #[response(status = 403)]
+    Forbidden(error::ErrorBody),
+    /// Body over the limit.
+    #[response(status = 413)]
+    PayloadTooLarge(error::ErrorBody),
+    /// A failure in starkeep or in the instance's database server, or a time-out.
+    #[response(status = 500)]
+    ServerError(error::ErrorBody),
+}
+
 struct TokenSecurity;
 
 impl Modify for TokenSecurity {

@@ -657,3 +657,29 @@ async fn list_answer_snapshot() {
     let a = s.list("limit=10").await;
     insta::assert_json_snapshot!(a.body);
 }
+
+#[tokio::test]
+async fn fifty_parallel_creates_of_one_account_succeed_once() {
+    let s = std::sync::Arc::new(start().await);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.create(json!({"user_name": "contended", "password": format!("Rds_{i:04}"), "databases": ["sales"]}))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let a = t.await.unwrap();
+        match a.status {
+            StatusCode::OK => ok += 1,
+            _ => assert_eq!(a.error_code(), "DBS.280001", "{}", a.text),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        s.list("limit=10&user_name=contended").await.body["total_count"],
+        1
+    );
+}

@@ -8,7 +8,7 @@ use starkeep_engine::NewAccount;
 use utoipa::ToSchema;
 
 use super::{databases, ddl, dml, required_name, ResultBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
 use crate::AppState;
 
@@ -72,10 +72,7 @@ impl TryFrom<CreateAccountBody> for NewAccount {
     request_body = CreateAccountBody,
     responses(
         (status = 200, description = "Created", body = ResultBody),
-        (status = 400, description = "Invalid input, unknown instance, existing account or database", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]

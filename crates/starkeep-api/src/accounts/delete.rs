@@ -9,7 +9,7 @@ use serde::Deserialize;
 use starkeep_domain::{AccountName, InvalidInput};
 
 use super::{required_name, ResultBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{parse_json, InstancePath, QueryParams, RawBody};
 use crate::AppState;
 
@@ -42,10 +42,7 @@ fn account_name(params: &QueryParams, body: &[u8]) -> Result<AccountName, ApiErr
     ),
     responses(
         (status = 200, description = "Deleted", body = ResultBody),
-        (status = 400, description = "Invalid name, unknown instance or account", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]
@@ -76,10 +73,7 @@ pub async fn delete_account(
     ),
     responses(
         (status = 200, description = "Deleted", body = ResultBody),
-        (status = 400, description = "Invalid name, unknown instance or account", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]

@@ -7,7 +7,7 @@ use starkeep_domain::{InvalidInput, PageRequest};
 use starkeep_engine::{AccountQuery, AccountSummary};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{InstancePath, QueryParams};
 use crate::AppState;
 
@@ -77,10 +77,7 @@ fn query_from(params: &QueryParams) -> Result<AccountQuery, InvalidInput> {
     ),
     responses(
         (status = 200, description = "A page of accounts", body = ListAccountsResponse),
-        (status = 400, description = "Invalid query or unknown instance", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]

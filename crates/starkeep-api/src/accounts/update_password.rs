@@ -7,7 +7,7 @@ use starkeep_domain::{AccountName, AccountPassword, InvalidInput};
 use utoipa::ToSchema;
 
 use super::{required_name, ResultBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
 use crate::AppState;
 
@@ -43,10 +43,7 @@ fn credentials(body: UpdatePasswordBody) -> Result<(AccountName, AccountPassword
     request_body = UpdatePasswordBody,
     responses(
         (status = 200, description = "Changed", body = ResultBody),
-        (status = 400, description = "Invalid input, unknown instance or account", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]

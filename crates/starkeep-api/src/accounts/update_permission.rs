@@ -8,7 +8,7 @@ use starkeep_engine::PrivilegeChange;
 use utoipa::ToSchema;
 
 use super::{databases, ddl, dml, required_name, ResultBody};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
 use crate::AppState;
 
@@ -53,10 +53,7 @@ impl TryFrom<UpdatePermissionBody> for PrivilegeChange {
     request_body = UpdatePermissionBody,
     responses(
         (status = 200, description = "Changed", body = ResultBody),
-        (status = 400, description = "Invalid input, unknown instance, account or database", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed, or a system account", body = ErrorBody),
-        (status = 500, description = "Server or backend failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use starkeep_domain::InvalidInput;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
 use crate::AppState;
 
@@ -48,10 +48,7 @@ fn requested_state(body: SyncBody) -> Result<bool, InvalidInput> {
     request_body = SyncBody,
     responses(
         (status = 200, description = "The switch is set", body = SyncResponse),
-        (status = 400, description = "Unknown action or instance", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 500, description = "Server failure", body = ErrorBody),
+        crate::openapi::ErrorResponses,
     ),
     security(("token" = []))
 )]
