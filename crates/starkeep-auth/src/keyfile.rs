@@ -81,3 +81,40 @@ mod tests {
         );
     }
 }
+
+/// Reads a 32-byte master key written as 64 hex digits or as base64 (surrounding white space is
+/// ignored), as given in `STARKEEP_MASTER_KEY` or a master key file.
+pub fn parse_master_key(text: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    use base64::Engine;
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(text).map_err(|e| e.to_string())?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| "the master key must be 64 hex digits or base64 of 32 bytes".to_owned())?
+    };
+    if bytes.len() != 32 {
+        return Err(format!(
+            "the master key must be 32 bytes (64 hex digits); it is {} bytes",
+            bytes.len()
+        ));
+    }
+    Ok(Zeroizing::new(bytes))
+}
+
+#[cfg(test)]
+mod master_key_tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_base64_forms() {
+        let hex_form = "00".repeat(31) + "ff";
+        assert_eq!(parse_master_key(&hex_form).unwrap()[31], 0xff);
+        let b64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAP8=";
+        assert_eq!(parse_master_key(&format!(" {b64}\n")).unwrap()[31], 0xff);
+        assert!(parse_master_key("abcd").is_err());
+        assert!(parse_master_key(&"0".repeat(62)).is_err());
+        assert!(parse_master_key("").is_err());
+    }
+}

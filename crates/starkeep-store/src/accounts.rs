@@ -112,7 +112,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let (total,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM embedded_accounts \
-             WHERE instance_id = $1 AND ($2 IS NULL OR name = $2)",
+             WHERE instance_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2)",
         )
         .bind(instance.as_str())
         .bind(name)
@@ -120,7 +120,7 @@ impl Store {
         .await?;
         let rows = sqlx::query(
             "SELECT name, dml, ddl, databases, is_system FROM embedded_accounts \
-             WHERE instance_id = $1 AND ($2 IS NULL OR name = $2) \
+             WHERE instance_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2) \
              ORDER BY name LIMIT $3 OFFSET $4",
         )
         .bind(instance.as_str())

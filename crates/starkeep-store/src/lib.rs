@@ -14,6 +14,7 @@ mod accounts;
 mod error;
 mod iam;
 mod instances;
+mod keys;
 mod projects;
 
 use std::path::Path;
@@ -32,6 +33,16 @@ pub use projects::Project;
 
 static DRIVERS: Once = Once::new();
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the data dir: one process.
+    Sqlite,
+    /// A shared server: several replicas.
+    Postgres,
+}
 
 /// The file name of the SQLite store inside the data dir.
 pub const SQLITE_FILE: &str = "starkeep.db";
@@ -40,6 +51,7 @@ pub const SQLITE_FILE: &str = "starkeep.db";
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
@@ -51,40 +63,60 @@ impl Store {
         Self::open(&url).await
     }
 
-    /// Opens the store at `url` (`sqlite://…`) and applies migrations.
+    /// Opens the store at `url` (`sqlite://…` or `postgres://…`) and applies migrations. On
+    /// PostgreSQL the migrator holds an advisory lock, so replicas starting together apply each
+    /// migration once.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Open(format!(
+                "unsupported store url scheme {:?}: use sqlite:// or postgres://",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
         let options = AnyConnectOptions::from_str(url)
             .map_err(|e| StoreError::Open(e.to_string()))?
             .disable_statement_logging();
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Open(format!(
-                "unsupported store url scheme (only sqlite:// so far): {}",
-                url.split(':').next().unwrap_or_default()
-            )));
-        }
         let pool = AnyPoolOptions::new()
-            .max_connections(8)
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                    )
-                    .await?;
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Open(e.to_string()))?;
-        SQLITE_MIGRATIONS
+            .map_err(|e| StoreError::Open(redact_url_error(&e.to_string(), url)))?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
             .run(&pool)
             .await
             .map_err(|e| StoreError::Open(format!("migrations failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -116,4 +148,18 @@ pub fn now_unix() -> i64 {
 /// 16 random bytes, for new ids.
 pub(crate) fn random_id_bytes() -> [u8; 16] {
     rand::random()
+}
+
+/// An error text with the URL's password, if any, taken out.
+fn redact_url_error(message: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw)
+        .filter(|pw| !pw.is_empty());
+    match password {
+        Some(pw) => message.replace(pw, "***"),
+        None => message.to_owned(),
+    }
 }

@@ -1,13 +1,97 @@
 //! The store's behaviour, as callers rely on it: unique names, atomic account writes that never
 //! touch system accounts, stable paging, and migrations that can run again.
+//!
+//! Every behaviour runs against both stores: SQLite in a temp dir, and PostgreSQL on
+//! 127.0.0.1:5432 in a database of its own, made for the test and dropped after it
+//! (`STARKEEP_TEST_POSTGRES` overrides the server URL).
+
+use std::process::Command;
 
 use starkeep_domain::{DatabaseSelection, Ddl, Dml, PageRequest, Privileges};
-use starkeep_store::{AccountWrite, NewInstance, NewStoredAccount, Store, StoreError};
+use starkeep_store::{AccountWrite, Backend, NewInstance, NewStoredAccount, Store, StoreError};
 
-async fn open() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    (Store::open_sqlite(dir.path()).await.unwrap(), dir)
+/// What keeps a test's store alive; dropping it removes the store.
+enum Keep {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Database(String),
 }
+
+impl Drop for Keep {
+    fn drop(&mut self) {
+        if let Keep::Database(name) = self {
+            let _ = Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc"])
+                .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .output();
+        }
+    }
+}
+
+fn postgres_server() -> String {
+    std::env::var("STARKEEP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+async fn open(backend: Backend) -> (Store, Keep) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            (
+                Store::open_sqlite(dir.path()).await.unwrap(),
+                Keep::Dir(dir),
+            )
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let name = format!("starkeep_test_{:016x}", rand::random::<u64>());
+            let server = postgres_server();
+            let mut admin = sqlx::AnyConnection::connect(&format!("{server}/postgres"))
+                .await
+                .expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let keep = Keep::Database(name.clone());
+            let store = Store::open(&format!("{server}/{name}")).await.unwrap();
+            assert_eq!(store.backend(), Backend::Postgres);
+            (store, keep)
+        }
+    }
+}
+
+/// One `#[tokio::test]` per store for each behaviour.
+macro_rules! on_both_stores {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (store, _keep) = super::open(super::Backend::Sqlite).await;
+                    super::$check(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (store, _keep) = super::open(super::Backend::Postgres).await;
+                    super::$check(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    names_are_unique,
+    account_writes_are_atomic_and_spare_system_accounts,
+    paging_is_by_name_and_counts_every_match,
+    concurrent_creates_of_one_name_succeed_once,
+    shared_keys_are_made_once,
+);
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
     NewStoredAccount {
@@ -35,9 +119,7 @@ async fn instance(store: &Store) -> starkeep_store::InstanceRecord {
         .unwrap()
 }
 
-#[tokio::test]
-async fn names_are_unique() {
-    let (store, _dir) = open().await;
+async fn names_are_unique(store: Store) {
     assert!(store.is_empty().await.unwrap());
     store.create_project("p").await.unwrap();
     assert!(matches!(
@@ -66,9 +148,7 @@ async fn names_are_unique() {
     );
 }
 
-#[tokio::test]
-async fn account_writes_are_atomic_and_spare_system_accounts() {
-    let (store, _dir) = open().await;
+async fn account_writes_are_atomic_and_spare_system_accounts(store: Store) {
     let inst = instance(&store).await;
     store
         .insert_account(&inst.id, &account("alice", false))
@@ -125,9 +205,7 @@ async fn account_writes_are_atomic_and_spare_system_accounts() {
     );
 }
 
-#[tokio::test]
-async fn paging_is_by_name_and_counts_every_match() {
-    let (store, _dir) = open().await;
+async fn paging_is_by_name_and_counts_every_match(store: Store) {
     let inst = instance(&store).await;
     for name in ["carol", "alice", "bob", "dave"] {
         store
@@ -147,9 +225,7 @@ async fn paging_is_by_name_and_counts_every_match() {
     assert_eq!(seen, ["alice", "bob", "carol", "dave", "root"]);
 }
 
-#[tokio::test]
-async fn concurrent_creates_of_one_name_succeed_once() {
-    let (store, _dir) = open().await;
+async fn concurrent_creates_of_one_name_succeed_once(store: Store) {
     let inst = instance(&store).await;
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -180,4 +256,26 @@ async fn reopening_keeps_data_and_reapplies_nothing() {
     }
     let store = Store::open_sqlite(dir.path()).await.unwrap();
     assert!(store.project_by_name("kept").await.unwrap().is_some());
+}
+
+async fn shared_keys_are_made_once(store: Store) {
+    let first = store.shared_key("token-signing", "sealed-A").await.unwrap();
+    assert_eq!(first, "sealed-A");
+    let second = store.shared_key("token-signing", "sealed-B").await.unwrap();
+    assert_eq!(second, "sealed-A", "the first replica's key wins");
+    let mut racers = Vec::new();
+    for i in 0..10 {
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .shared_key("secrets", &format!("sealed-{i}"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for r in racers {
+        seen.insert(r.await.unwrap());
+    }
+    assert_eq!(seen.len(), 1, "every racer got the same key: {seen:?}");
 }

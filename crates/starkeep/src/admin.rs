@@ -2,7 +2,6 @@
 //! dir's store (they work while `serve` runs: the store is shared safely).
 
 use std::io::BufRead;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
@@ -12,13 +11,13 @@ use starkeep_engine::{EmbeddedEngine, EngineKind};
 use starkeep_store::{Project, Store, StoreError};
 use zeroize::Zeroizing;
 
-use crate::context::Context;
+use crate::context::{Context, StoreConfig};
 
 /// The shortest IAM user password accepted.
 const MIN_IAM_PASSWORD: usize = 8;
 
-pub async fn project_create(data_dir: &Path, name: &str, json: bool) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+pub async fn project_create(config: &StoreConfig, name: &str, json: bool) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
     if name.trim().is_empty() || name.len() > 64 {
         bail!("a project name must be 1 to 64 characters");
     }
@@ -34,8 +33,8 @@ pub async fn project_create(data_dir: &Path, name: &str, json: bool) -> anyhow::
     Ok(())
 }
 
-pub async fn project_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+pub async fn project_list(config: &StoreConfig, json: bool) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
     let projects = ctx.store.list_projects().await?;
     if json {
         let rows: Vec<_> = projects
@@ -53,14 +52,14 @@ pub async fn project_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 pub async fn user_create(
-    data_dir: &Path,
+    config: &StoreConfig,
     project: &str,
     name: &str,
     role: Role,
     password_env: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+    let ctx = Context::open(config).await?;
     let project = find_project(&ctx.store, project).await?;
     if name.trim().is_empty() || name.len() > 64 {
         bail!("a user name must be 1 to 64 characters");
@@ -86,12 +85,12 @@ pub async fn user_create(
 }
 
 pub async fn user_grant(
-    data_dir: &Path,
+    config: &StoreConfig,
     project: &str,
     name: &str,
     role: Role,
 ) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+    let ctx = Context::open(config).await?;
     let project = find_project(&ctx.store, project).await?;
     let user = ctx
         .store
@@ -106,13 +105,13 @@ pub async fn user_grant(
 }
 
 pub async fn token_issue(
-    data_dir: &Path,
+    config: &StoreConfig,
     project: &str,
     user: &str,
     ttl: Duration,
     json: bool,
 ) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+    let ctx = Context::open(config).await?;
     let project = find_project(&ctx.store, project).await?;
     let found = ctx
         .store
@@ -120,7 +119,8 @@ pub async fn token_issue(
         .await?
         .ok_or_else(|| anyhow!("no user named {user:?}"))?;
     let (token, claims) = ctx
-        .iam(ttl)?
+        .iam(ttl)
+        .await?
         .issue(&project, &found.id, &found.name)
         .await
         .map_err(|e| anyhow!("{e} (user {user:?}, project {:?})", project.name))?;
@@ -133,14 +133,14 @@ pub async fn token_issue(
 }
 
 pub async fn instance_add(
-    data_dir: &Path,
+    config: &StoreConfig,
     project: &str,
     engine: &str,
     name: &str,
     databases: &[String],
     json: bool,
 ) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+    let ctx = Context::open(config).await?;
     let project = find_project(&ctx.store, project).await?;
     let kind: EngineKind = engine.parse().map_err(|e: String| anyhow!(e))?;
     let record = match kind {
@@ -164,11 +164,11 @@ pub async fn instance_add(
 }
 
 pub async fn instance_list(
-    data_dir: &Path,
+    config: &StoreConfig,
     project: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
+    let ctx = Context::open(config).await?;
     let project = match project {
         Some(p) => Some(find_project(&ctx.store, p).await?),
         None => None,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::context::StoreConfig;
 use crate::logging::LogFormat;
 use crate::{admin, serve};
 
@@ -25,6 +26,21 @@ pub struct Cli {
         default_value = "./starkeep-data"
     )]
     pub data_dir: PathBuf,
+
+    /// The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB) for several replicas sharing
+    /// one store. Unset: the SQLite file in the data dir.
+    #[arg(
+        long,
+        global = true,
+        env = "STARKEEP_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// With a PostgreSQL store: a file holding the master key (64 hex digits) that seals the
+    /// shared keys. `STARKEEP_MASTER_KEY` may hold the key itself instead.
+    #[arg(long, global = true, env = "STARKEEP_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 
     /// Log line format (logs go to stderr).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -173,15 +189,18 @@ pub enum InstanceCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let data_dir = cli.data_dir;
+    let config = StoreConfig {
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        master_key_file: cli.master_key_file,
+    };
+    let config = &config;
     match cli.command {
-        Command::Serve(args) => serve::run(&data_dir, args).await,
+        Command::Serve(args) => serve::run(config, args).await,
         Command::Project(ProjectCommand::Create { name, json }) => {
-            admin::project_create(&data_dir, &name, json).await
+            admin::project_create(config, &name, json).await
         }
-        Command::Project(ProjectCommand::List { json }) => {
-            admin::project_list(&data_dir, json).await
-        }
+        Command::Project(ProjectCommand::List { json }) => admin::project_list(config, json).await,
         Command::Iam(IamCommand::User(IamUserCommand::Create {
             project,
             name,
@@ -189,35 +208,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             password_env,
             json,
         })) => {
-            admin::user_create(
-                &data_dir,
-                &project,
-                &name,
-                role,
-                password_env.as_deref(),
-                json,
-            )
-            .await
+            admin::user_create(config, &project, &name, role, password_env.as_deref(), json).await
         }
         Command::Iam(IamCommand::User(IamUserCommand::Grant {
             project,
             name,
             role,
-        })) => admin::user_grant(&data_dir, &project, &name, role).await,
+        })) => admin::user_grant(config, &project, &name, role).await,
         Command::Token(TokenCommand::Issue {
             project,
             user,
             ttl_secs,
             json,
         }) => {
-            admin::token_issue(
-                &data_dir,
-                &project,
-                &user,
-                Duration::from_secs(ttl_secs),
-                json,
-            )
-            .await
+            admin::token_issue(config, &project, &user, Duration::from_secs(ttl_secs), json).await
         }
         Command::Instance(InstanceCommand::Add {
             project,
@@ -225,9 +229,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             databases,
             json,
-        }) => admin::instance_add(&data_dir, &project, &engine, &name, &databases, json).await,
+        }) => admin::instance_add(config, &project, &engine, &name, &databases, json).await,
         Command::Instance(InstanceCommand::List { project, json }) => {
-            admin::instance_list(&data_dir, project.as_deref(), json).await
+            admin::instance_list(config, project.as_deref(), json).await
         }
     }
 }

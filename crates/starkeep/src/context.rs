@@ -1,49 +1,118 @@
-//! What every command opens: the data dir's store and keys.
+//! What every command opens: the store and the keys.
+//!
+//! On the default SQLite store, the keys are files in the data dir. On a shared PostgreSQL
+//! store (`--database-url`), every replica must hold the same keys, so they live in the store,
+//! sealed with the operator's master key (`STARKEEP_MASTER_KEY` or `--master-key-file`), and the
+//! data dir holds nothing a replica needs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{anyhow, bail, Context as _};
 use starkeep_auth::{keyfile, secretbox, token, Iam, SecretBox, TokenSigner};
-use starkeep_store::Store;
+use starkeep_store::{Backend, Store};
+use zeroize::Zeroizing;
 
-/// The file, under the data dir, that holds the token-signing key.
-pub const TOKEN_KEY_FILE: &str = "keys/token-signing.key";
+/// The token-signing key's name (a file under `keys/` in the data dir, or a shared key).
+pub const TOKEN_KEY: &str = "token-signing";
+/// The name of the key that encrypts stored secrets.
+pub const SECRETS_KEY: &str = "secrets";
 
-/// The file, under the data dir, that holds the key that encrypts stored secrets.
-pub const SECRET_KEY_FILE: &str = "keys/secrets.key";
-
-/// An opened data dir.
-pub struct Context {
+/// Where the store is and how its keys are found, from the command line.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
     pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// An opened store with its keys.
+pub struct Context {
     pub store: Store,
+    keys: KeySource,
+}
+
+enum KeySource {
+    /// One process: key files in the data dir.
+    DataDir(PathBuf),
+    /// Several replicas: keys in the store, sealed with the master key.
+    Shared(SecretBox),
 }
 
 impl Context {
-    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        let store = Store::open_sqlite(data_dir)
-            .await
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-        Ok(Self {
-            data_dir: data_dir.to_owned(),
-            store,
-        })
+    pub async fn open(config: &StoreConfig) -> anyhow::Result<Self> {
+        let store = match &config.database_url {
+            Some(url) => Store::open(url).await.context("opening the store")?,
+            None => Store::open_sqlite(&config.data_dir)
+                .await
+                .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+        };
+        let keys = match store.backend() {
+            Backend::Sqlite => KeySource::DataDir(config.data_dir.join("keys")),
+            Backend::Postgres => KeySource::Shared(master_key(config)?),
+        };
+        Ok(Self { store, keys })
     }
 
-    /// The token service, with the data dir's signing key (made on first use).
-    pub fn iam(&self, ttl: Duration) -> anyhow::Result<Iam> {
-        let path = self.data_dir.join(TOKEN_KEY_FILE);
-        let key = keyfile::load_or_create(&path, token::KEY_LEN)
-            .with_context(|| format!("reading the token-signing key {}", path.display()))?;
+    /// The key `name`, made on first use.
+    async fn key(&self, name: &str, len: usize) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        match &self.keys {
+            KeySource::DataDir(dir) => {
+                let path = dir.join(format!("{name}.key"));
+                keyfile::load_or_create(&path, len)
+                    .with_context(|| format!("reading the key file {}", path.display()))
+            }
+            KeySource::Shared(master) => {
+                let fresh: Vec<u8> = (0..len).map(|_| rand::random::<u8>()).collect();
+                let sealed = self
+                    .store
+                    .shared_key(name, &master.seal(&fresh))
+                    .await
+                    .with_context(|| format!("reading the shared key {name}"))?;
+                let key = master.open(&sealed).map_err(|e| {
+                    anyhow!("the shared key {name} does not open with this master key: {e}")
+                })?;
+                if key.len() != len {
+                    bail!(
+                        "the shared key {name} has {} bytes, expected {len}",
+                        key.len()
+                    );
+                }
+                Ok(key)
+            }
+        }
+    }
+
+    /// The token service, with the signing key.
+    pub async fn iam(&self, ttl: Duration) -> anyhow::Result<Iam> {
+        let key = self.key(TOKEN_KEY, token::KEY_LEN).await?;
         Ok(Iam::new(self.store.clone(), TokenSigner::new(&key), ttl))
     }
 
-    /// The box that seals stored secrets, with the data dir's key (made on first use).
+    /// The box that seals stored secrets.
     #[allow(dead_code)] // used by the engines and access keys that store secrets
-    pub fn secret_box(&self) -> anyhow::Result<SecretBox> {
-        let path = self.data_dir.join(SECRET_KEY_FILE);
-        let key = keyfile::load_or_create(&path, secretbox::KEY_LEN)
-            .with_context(|| format!("reading the secrets key {}", path.display()))?;
+    pub async fn secret_box(&self) -> anyhow::Result<SecretBox> {
+        let key = self.key(SECRETS_KEY, secretbox::KEY_LEN).await?;
         Ok(SecretBox::from_slice(&key))
     }
+}
+
+fn master_key(config: &StoreConfig) -> anyhow::Result<SecretBox> {
+    let text = match (
+        &config.master_key_file,
+        std::env::var("STARKEEP_MASTER_KEY"),
+    ) {
+        (Some(path), _) => Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the master key file {}", path.display()))?,
+        ),
+        (None, Ok(text)) => Zeroizing::new(text),
+        (None, Err(_)) => bail!(
+            "a shared (PostgreSQL) store needs the master key that seals its keys: set \
+             STARKEEP_MASTER_KEY to 64 hex digits (e.g. from `openssl rand -hex 32`) or pass \
+             --master-key-file, the same on every replica"
+        ),
+    };
+    let key = keyfile::parse_master_key(&text).map_err(|e| anyhow!(e))?;
+    Ok(SecretBox::from_slice(&key))
 }

@@ -1,7 +1,6 @@
 //! `starkeep serve`: bootstrap an empty store, then serve the API until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -9,12 +8,12 @@ use rand::distributions::{Alphanumeric, DistString};
 use starkeep_api::{router, AppState, Limits};
 use starkeep_auth::{password, Iam, Role};
 use starkeep_engine::EmbeddedEngine;
-use starkeep_store::Store;
+use starkeep_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use crate::cli::ServeArgs;
-use crate::context::Context;
+use crate::context::{Context, StoreConfig};
 
 /// The names the first start creates.
 const DEFAULT_PROJECT: &str = "default";
@@ -22,9 +21,9 @@ const ADMIN_USER: &str = "admin";
 const DEMO_INSTANCE: &str = "demo";
 const DEMO_DATABASES: [&str; 3] = ["default", "information_schema", "sales"];
 
-pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let ctx = Context::open(data_dir).await?;
-    let iam = ctx.iam(Duration::from_secs(args.token_ttl_secs))?;
+pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let iam = ctx.iam(Duration::from_secs(args.token_ttl_secs)).await?;
     let first_start = bootstrap(&ctx.store, &iam).await?;
 
     let listener = TcpListener::bind(args.listen)
@@ -34,7 +33,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(first) = first_start {
         print_welcome(addr, &first);
     }
-    tracing::info!(%addr, data_dir = %data_dir.display(), "starkeep listening");
+    tracing::info!(%addr, store = ?ctx.store.backend(), "starkeep listening");
 
     let limits = Limits {
         body_bytes: args.body_limit,
@@ -61,26 +60,19 @@ struct FirstStart {
 
 /// On a store with no IAM user yet: creates the project `default` (if missing), the user
 /// `admin` with the admin role in it, and an embedded demo instance (if the project has none).
-/// Each step checks before it acts, so a start that died half-way is completed by the next.
+/// Each step checks before it acts, so a start that died half-way is completed by the next; when
+/// replicas start together on one empty store, the one that creates `admin` does the rest.
 async fn bootstrap(store: &Store, iam: &Iam) -> anyhow::Result<Option<FirstStart>> {
     if store.has_users().await? {
         return Ok(None);
     }
-    let project = match store.project_by_name(DEFAULT_PROJECT).await? {
-        Some(p) => p,
-        None => store.create_project(DEFAULT_PROJECT).await?,
-    };
-    let instance = match store
-        .list_instances(Some(&project.id))
-        .await?
-        .into_iter()
-        .next()
-    {
-        Some(i) => i,
-        None => {
-            let dbs: Vec<String> = DEMO_DATABASES.map(String::from).to_vec();
-            EmbeddedEngine::provision(store, &project.id, DEMO_INSTANCE, &dbs).await?
-        }
+    let project = match store.create_project(DEFAULT_PROJECT).await {
+        Ok(p) => p,
+        Err(StoreError::Conflict) => store
+            .project_by_name(DEFAULT_PROJECT)
+            .await?
+            .context("the default project vanished during bootstrap")?,
+        Err(e) => return Err(e.into()),
     };
     let (secret, generated) = match std::env::var("STARKEEP_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => (Zeroizing::new(p), false),
@@ -91,9 +83,23 @@ async fn bootstrap(store: &Store, iam: &Iam) -> anyhow::Result<Option<FirstStart
     };
     let to_hash = secret.clone();
     let phc = tokio::task::spawn_blocking(move || password::hash(&to_hash)).await?;
-    let user = store
+    let user = match store
         .create_user(ADMIN_USER, &phc, &project.id, Role::Admin.as_str())
-        .await?;
+        .await
+    {
+        Ok(user) => user,
+        // Another replica is bootstrapping the same store.
+        Err(StoreError::Conflict) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let existing = store.list_instances(Some(&project.id)).await?;
+    let instance = match existing.into_iter().next() {
+        Some(i) => i,
+        None => {
+            let dbs: Vec<String> = DEMO_DATABASES.map(String::from).to_vec();
+            EmbeddedEngine::provision(store, &project.id, DEMO_INSTANCE, &dbs).await?
+        }
+    };
     let (token, _) = iam.issue(&project, &user.id, &user.name).await?;
     tracing::info!(project = %project.id, instance = %instance.id, "bootstrapped an empty store");
     Ok(Some(FirstStart {

@@ -1,0 +1,170 @@
+//! Running the real `starkeep` binary from tests: a served instance with its output, the CLI,
+//! and curl.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_starkeep");
+
+/// A running `starkeep serve`, its stdout so far, and its stderr lines as they come.
+pub struct Served {
+    pub child: Child,
+    pub addr: String,
+    pub stdout: String,
+    logs: mpsc::Receiver<String>,
+    seen_logs: Vec<String>,
+}
+
+impl Served {
+    pub fn start(data_dir: &Path, envs: &[(&str, &str)], extra: &[&str]) -> Served {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env_remove("STARKEEP_ADMIN_PASSWORD")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starkeep starts");
+        let (tx, logs) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (otx, orx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = otx.send(line);
+            }
+        });
+        let mut served = Served {
+            child,
+            addr: String::new(),
+            stdout: String::new(),
+            logs,
+            seen_logs: Vec::new(),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while served.addr.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no listening line: {:?}",
+                served.seen_logs
+            );
+            if let Ok(line) = served.logs.recv_timeout(Duration::from_millis(100)) {
+                if line.contains("starkeep listening") {
+                    served.addr = listening_addr(&line);
+                }
+                served.seen_logs.push(line);
+            }
+        }
+        // The welcome text is printed before the listening line.
+        std::thread::sleep(Duration::from_millis(100));
+        while let Ok(line) = orx.try_recv() {
+            served.stdout.push_str(&line);
+            served.stdout.push('\n');
+        }
+        served
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every log line so far.
+    pub fn logs(&mut self) -> &[String] {
+        std::thread::sleep(Duration::from_millis(200));
+        while let Ok(line) = self.logs.try_recv() {
+            self.seen_logs.push(line);
+        }
+        &self.seen_logs
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("starkeep did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_addr(line: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return v["addr"].as_str().unwrap().to_owned();
+    }
+    let start = line.find("addr=").expect("addr field") + 5;
+    line[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+pub fn cli(
+    data_dir: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+pub fn curl(args: &[&str]) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
