@@ -36,7 +36,7 @@ enum KeySource {
     /// One process: key files in the data dir.
     DataDir(PathBuf),
     /// Several replicas: keys in the store, sealed with the master key.
-    Shared(SecretBox),
+    Shared(Box<SecretBox>),
 }
 
 impl Context {
@@ -49,7 +49,7 @@ impl Context {
         };
         let keys = match store.backend() {
             Backend::Sqlite => KeySource::DataDir(config.data_dir.join("keys")),
-            Backend::Postgres => KeySource::Shared(master_key(config)?),
+            Backend::Postgres => KeySource::Shared(Box::new(master_key(config)?)),
         };
         Ok(Self { store, keys })
     }
