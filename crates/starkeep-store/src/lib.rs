@@ -16,6 +16,7 @@ mod iam;
 mod instances;
 mod keys;
 mod projects;
+mod sync;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use iam::{IamUser, RoleBinding};
 pub use instances::{InstanceRecord, NewInstance};
 pub use projects::Project;
+pub use sync::{now_millis, SyncRun};
 
 static DRIVERS: Once = Once::new();
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

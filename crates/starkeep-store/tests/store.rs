@@ -91,6 +91,7 @@ on_both_stores!(
     paging_is_by_name_and_counts_every_match,
     concurrent_creates_of_one_name_succeed_once,
     shared_keys_are_made_once,
+    sync_ownership_leases_and_runs,
 );
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
@@ -278,4 +279,87 @@ async fn shared_keys_are_made_once(store: Store) {
         seen.insert(r.await.unwrap());
     }
     assert_eq!(seen.len(), 1, "every racer got the same key: {seen:?}");
+}
+
+async fn sync_ownership_leases_and_runs(store: Store) {
+    use starkeep_store::SyncRun;
+    let inst = instance(&store).await;
+    assert!(store.owned_accounts(&inst.id).await.unwrap().is_empty());
+    store.mark_owned(&inst.id, "app", false).await.unwrap();
+    store.mark_owned(&inst.id, "app", true).await.unwrap();
+    store.mark_owned(&inst.id, "bi", false).await.unwrap();
+    let owned: Vec<_> = store
+        .owned_accounts(&inst.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(owned, ["app", "bi"]);
+    store.forget_owned(&inst.id, "bi").await.unwrap();
+    assert_eq!(store.owned_accounts(&inst.id).await.unwrap().len(), 1);
+
+    // One holder at a time; another takes over only after expiry.
+    let t = 1_000_000;
+    assert!(store
+        .acquire_sync_lease(&inst.id, "a", t, 30_000)
+        .await
+        .unwrap());
+    assert!(!store
+        .acquire_sync_lease(&inst.id, "b", t + 1_000, 30_000)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .acquire_sync_lease(&inst.id, "a", t + 2_000, 30_000)
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    assert!(!store
+        .acquire_sync_lease(&inst.id, "b", t + 31_000, 30_000)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .acquire_sync_lease(&inst.id, "b", t + 32_000, 30_000)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(!store
+        .acquire_sync_lease(&inst.id, "a", t + 33_000, 30_000)
+        .await
+        .unwrap());
+    store.release_sync_lease(&inst.id, "a").await.unwrap();
+    assert!(
+        !store
+            .acquire_sync_lease(&inst.id, "a", t + 34_000, 30_000)
+            .await
+            .unwrap(),
+        "a cannot release b's lease"
+    );
+    store.release_sync_lease(&inst.id, "b").await.unwrap();
+    assert!(store
+        .acquire_sync_lease(&inst.id, "a", t + 35_000, 30_000)
+        .await
+        .unwrap());
+
+    assert!(store.last_sync_run(&inst.id).await.unwrap().is_none());
+    for outcome in ["failed", "ok"] {
+        let run = SyncRun {
+            started_at: 5,
+            duration_ms: 12,
+            outcome: outcome.into(),
+            report: "{}".into(),
+        };
+        store.record_sync_run(&inst.id, &run).await.unwrap();
+        assert_eq!(store.last_sync_run(&inst.id).await.unwrap(), Some(run));
+    }
+
+    assert!(store.sync_enabled_instances().await.unwrap().is_empty());
+    store.set_sync_enabled(&inst.id, true).await.unwrap();
+    assert_eq!(
+        store.sync_enabled_instances().await.unwrap(),
+        vec![inst.id.clone()]
+    );
 }
