@@ -80,6 +80,19 @@ pub struct ServeArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "STARKEEP_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
+    /// Serve HTTPS: a PEM certificate chain (with --tls-key).
+    #[arg(long, env = "STARKEEP_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Serve HTTPS: the PEM private key of --tls-cert.
+    #[arg(long, env = "STARKEEP_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Most connections served at once; more are closed on arrival.
+    #[arg(long, env = "STARKEEP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the idle limit of a kept-alive
+    /// connection), so slow or idle clients do not hold the server.
+    #[arg(long, env = "STARKEEP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, env = "STARKEEP_TOKEN_TTL", default_value_t = 24 * 3600)]
     pub token_ttl_secs: u64,

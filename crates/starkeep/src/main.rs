@@ -15,6 +15,7 @@ mod cli;
 mod context;
 mod logging;
 mod serve;
+mod server;
 
 use clap::Parser;
 

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::ServeArgs;
 use crate::context::{Context, StoreConfig};
+use crate::server::{self, ConnectionLimits};
 
 /// The names the first start creates.
 const DEFAULT_PROJECT: &str = "default";
@@ -26,22 +27,32 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     let iam = ctx.iam(Duration::from_secs(args.token_ttl_secs)).await?;
     let first_start = bootstrap(&ctx.store, &iam).await?;
 
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(first) = first_start {
-        print_welcome(addr, &first);
+        print_welcome(scheme, addr, &first);
     }
-    tracing::info!(%addr, store = ?ctx.store.backend(), "starkeep listening");
+    tracing::info!(%addr, scheme, store = ?ctx.store.backend(), "starkeep listening");
 
     let limits = Limits {
         body_bytes: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
     };
     let app = router(AppState::new(ctx.store.clone(), iam), limits);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let connections = ConnectionLimits {
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        ..ConnectionLimits::default()
+    };
+    server::serve(listener, app, tls, connections, shutdown_signal())
         .await
         .context("serving")?;
     ctx.store.close().await;
@@ -110,14 +121,14 @@ async fn bootstrap(store: &Store, iam: &Iam) -> anyhow::Result<Option<FirstStart
     }))
 }
 
-fn print_welcome(addr: SocketAddr, first: &FirstStart) {
+fn print_welcome(scheme: &str, addr: SocketAddr, first: &FirstStart) {
     let host = if addr.ip().is_unspecified() {
         format!("127.0.0.1:{}", addr.port())
     } else {
         addr.to_string()
     };
     let base = format!(
-        "http://{host}/v3/{}/instances/{}/starrocks",
+        "{scheme}://{host}/v3/{}/instances/{}/starrocks",
         first.project_id, first.instance_id
     );
     let password_line = match &first.generated_password {
