@@ -4,11 +4,13 @@
 //! (`../shared/contract/API.md`), the token endpoint, `/health` and `/openapi.json`, behind the
 //! layers of [`middleware`]. Each endpoint lives in its own file and does the same four things:
 //! the caller is authenticated ([`auth`]), the input is read into domain types, one engine call
-//! is made, the answer is written. Errors are [`error::ApiError`]s from one catalogue.
+//! is made, the answer is written; every change request is recorded in the audit trail
+//! ([`audit`]). Errors are [`error::ApiError`]s from one catalogue.
 //!
 //! Run it with the `starkeep` binary (`starkeep serve`); tests run it on a real socket.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -56,6 +58,7 @@ impl Default for Limits {
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
+    store: Store,
     instances: Instances,
     iam: Iam,
 }
@@ -63,9 +66,14 @@ struct Inner {
 impl AppState {
     pub fn new(store: Store, iam: Iam) -> Self {
         Self(Arc::new(Inner {
-            instances: Instances::new(store),
+            instances: Instances::new(store.clone()),
+            store,
             iam,
         }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
     }
 
     pub fn instances(&self) -> &Instances {
@@ -109,6 +117,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             &format!("{BASE}/users/sync"),
             post(sync::switch::switch_sync),
         )
+        // Route layers run outside in: authentication first, then the audit recorder.
+        .route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), limits.body_bytes),
+            audit::record_changes,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,

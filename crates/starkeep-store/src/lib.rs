@@ -11,6 +11,7 @@
 //! them.
 
 mod accounts;
+mod audit;
 mod error;
 mod iam;
 mod instances;
@@ -27,6 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use accounts::{AccountWrite, NewStoredAccount, StoredAccount, StoredAccountPage};
+pub use audit::{AuditEvent, AuditFilter};
 pub use error::StoreError;
 pub use iam::{IamUser, RoleBinding};
 pub use instances::{InstanceRecord, NewInstance};

@@ -92,6 +92,7 @@ on_both_stores!(
     concurrent_creates_of_one_name_succeed_once,
     shared_keys_are_made_once,
     sync_ownership_leases_and_runs,
+    audit_events_read_back_newest_first,
 );
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
@@ -362,4 +363,48 @@ async fn sync_ownership_leases_and_runs(store: Store) {
         store.sync_enabled_instances().await.unwrap(),
         vec![inst.id.clone()]
     );
+}
+
+async fn audit_events_read_back_newest_first(store: Store) {
+    use starkeep_store::{AuditEvent, AuditFilter};
+    let event = |at_ms: i64, instance: &str, account: Option<&str>| AuditEvent {
+        at_ms,
+        request_id: format!("req-{at_ms}"),
+        actor: "admin".into(),
+        project_id: "p1".into(),
+        instance_id: instance.into(),
+        action: "create_account".into(),
+        account: account.map(String::from),
+        status: 200,
+        error_code: None,
+    };
+    store
+        .record_audit(&event(1, "i1", Some("a")))
+        .await
+        .unwrap();
+    store.record_audit(&event(3, "i2", None)).await.unwrap();
+    let mut failed = event(2, "i1", Some("b"));
+    failed.status = 400;
+    failed.error_code = Some("DBS.280001".into());
+    store.record_audit(&failed).await.unwrap();
+
+    let all = store
+        .list_audit(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(all[1], failed);
+    let i1 = store
+        .list_audit(&AuditFilter {
+            instance_id: Some("i1".into()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(i1.len(), 1);
+    assert_eq!(i1[0].account.as_deref(), Some("b"));
 }

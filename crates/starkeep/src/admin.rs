@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
 use starkeep_auth::{password, Role};
 use starkeep_engine::{EmbeddedEngine, EngineKind};
-use starkeep_store::{Project, Store, StoreError};
+use starkeep_store::{AuditFilter, Project, Store, StoreError};
 use zeroize::Zeroizing;
 
 use crate::context::{Context, StoreConfig};
@@ -198,6 +198,67 @@ pub async fn instance_list(
             println!(
                 "{:<38} {:<34} {:<10} {:<5} {}",
                 i.id, i.project_id, i.engine, sync, i.name
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn audit(
+    config: &StoreConfig,
+    project: Option<&str>,
+    instance: Option<String>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let project_id = match project {
+        Some(p) => Some(find_project(&ctx.store, p).await?.id.to_string()),
+        None => None,
+    };
+    let filter = AuditFilter {
+        project_id,
+        instance_id: instance,
+        limit: limit.clamp(1, 10_000),
+    };
+    let events = ctx.store.list_audit(&filter).await?;
+    let when = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    };
+    if json {
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": when(e.at_ms), "request_id": e.request_id, "actor": e.actor,
+                    "project_id": e.project_id, "instance_id": e.instance_id, "action": e.action,
+                    "account": e.account, "status": e.status, "error_code": e.error_code,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!(
+            "{:<30} {:<12} {:<18} {:<24} {:<6} {:<11} {:<36} REQUEST",
+            "AT", "ACTOR", "ACTION", "ACCOUNT", "STATUS", "CODE", "INSTANCE"
+        );
+        for e in events {
+            println!(
+                "{:<30} {:<12} {:<18} {:<24} {:<6} {:<11} {:<36} {}",
+                when(e.at_ms),
+                e.actor,
+                e.action,
+                e.account.as_deref().unwrap_or("-"),
+                e.status,
+                e.error_code.as_deref().unwrap_or("-"),
+                e.instance_id,
+                e.request_id
             );
         }
     }

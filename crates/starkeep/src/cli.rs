@@ -67,6 +67,20 @@ pub enum Command {
     /// Manage database instances.
     #[command(subcommand)]
     Instance(InstanceCommand),
+    /// Show the audit trail of changes made through the API, newest first.
+    Audit {
+        /// Only this project's (name).
+        #[arg(long)]
+        project: Option<String>,
+        /// Only this instance's (id).
+        #[arg(long)]
+        instance: Option<String>,
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +257,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             databases,
             json,
         }) => admin::instance_add(config, &project, &engine, &name, &databases, json).await,
+        Command::Audit {
+            project,
+            instance,
+            limit,
+            json,
+        } => admin::audit(config, project.as_deref(), instance, limit, json).await,
         Command::Instance(InstanceCommand::List { project, json }) => {
             admin::instance_list(config, project.as_deref(), json).await
         }

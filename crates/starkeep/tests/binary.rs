@@ -283,6 +283,23 @@ fn operator_cli_is_scriptable() {
     assert_eq!(code, 200);
     assert_eq!(body["total_count"], 2);
 
+    // The change is in the audit trail; the forbidden attempt and the read are not (the access
+    // log has them).
+    let (ok, out, err) = cli(d, &["audit", "--project", "analytics", "--json"], &[], None);
+    assert!(ok, "{err}");
+    let trail: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(trail.as_array().unwrap().len(), 1, "{trail}");
+    assert_eq!(trail[0]["action"], "create_account");
+    assert_eq!(trail[0]["account"], "cli_user");
+    assert_eq!(trail[0]["actor"], "ops");
+    assert!(!out.contains("Cli_pass1"));
+    let (ok, table, _) = cli(d, &["audit"], &[], None);
+    assert!(ok);
+    assert!(
+        table.contains("create_account") && table.contains("cli_user"),
+        "{table}"
+    );
+
     let logs = served.logs().to_vec();
     let access: Vec<Value> = logs
         .iter()

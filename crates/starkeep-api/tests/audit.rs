@@ -1,0 +1,109 @@
+//! Every change request that passed authentication is in the audit trail with who, where, what,
+//! when, the request id and the outcome, and never a password.
+
+mod common;
+
+use common::start;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use starkeep_store::AuditFilter;
+
+#[tokio::test]
+async fn changes_are_recorded_without_passwords() {
+    let s = start().await;
+    let base = s.starrocks();
+    let created = s
+        .create(json!({"user_name": "audited", "password": "Audit_pw1", "databases": ["sales"]}))
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    let dup = s
+        .create(json!({"userName": "audited", "passWord": "Audit_pw2", "dataBases": ["sales"]}))
+        .await;
+    assert_eq!(dup.error_code(), "DBS.280001");
+    s.admin(
+        Method::PUT,
+        &format!("{base}/users/password"),
+        Some(json!({"user_name": "audited", "password": "Audit_pw3"})),
+    )
+    .await;
+    s.admin(
+        Method::PUT,
+        &format!("{base}/users/permission"),
+        Some(json!({"user_name": "audited", "dml": 1})),
+    )
+    .await;
+    s.admin(
+        Method::POST,
+        &format!("{base}/users/sync"),
+        Some(json!({"action": "startSyncTaurusAccount"})),
+    )
+    .await;
+    s.admin(
+        Method::DELETE,
+        &format!("{base}/user?user_name=audited"),
+        None,
+    )
+    .await;
+    // Reads and unauthenticated or forbidden requests are not changes.
+    s.list("limit=10").await;
+    s.send_raw(
+        Method::POST,
+        &format!("{base}/users"),
+        Some(b"{}".to_vec()),
+        None,
+        None,
+    )
+    .await;
+    s.send_raw(
+        Method::DELETE,
+        &format!("{base}/users?user_name=x"),
+        None,
+        Some(&s.readonly_token),
+        None,
+    )
+    .await;
+
+    let events = s
+        .store
+        .list_audit(&AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut events: Vec<_> = events.into_iter().rev().collect();
+    events.sort_by_key(|e| e.at_ms);
+    let summary: Vec<(&str, Option<&str>, u16, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.account.as_deref(),
+                e.status,
+                e.error_code.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("create_account", Some("audited"), 200, None),
+            ("create_account", Some("audited"), 400, Some("DBS.280001")),
+            ("change_password", Some("audited"), 200, None),
+            ("change_privileges", Some("audited"), 200, None),
+            ("start_sync", None, 200, None),
+            ("delete_account", Some("audited"), 200, None),
+        ]
+    );
+    for e in &events {
+        assert_eq!(e.actor, "admin");
+        assert_eq!(e.project_id, s.project.id.as_str());
+        assert_eq!(e.instance_id, s.instance.id.as_str());
+        assert!(!e.request_id.is_empty());
+        let all = format!("{e:?}");
+        for pw in ["Audit_pw1", "Audit_pw2", "Audit_pw3"] {
+            assert!(!all.contains(pw));
+        }
+    }
+    assert_eq!(Some(events[0].request_id.clone()), created.request_id);
+}

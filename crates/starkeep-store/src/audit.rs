@@ -1,0 +1,92 @@
+//! The audit trail: who asked for which change, on which instance and account, when, and how it
+//! ended. Rows are written by the API after each change request and never hold a password.
+
+use sqlx::Row;
+
+use crate::{random_id_bytes, Store, StoreError};
+
+/// One change request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub request_id: String,
+    /// The IAM user who asked.
+    pub actor: String,
+    pub project_id: String,
+    pub instance_id: String,
+    /// `create_account`, `change_privileges`, `change_password`, `delete_account`,
+    /// `start_sync` or `stop_sync`.
+    pub action: String,
+    /// The account, when the request named one.
+    pub account: Option<String>,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// The catalogue code, for a refused or failed request.
+    pub error_code: Option<String>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub project_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub limit: u32,
+}
+
+impl Store {
+    pub async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        let id: String = random_id_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        sqlx::query(
+            "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
+             action, account, status, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(e.at_ms)
+        .bind(&e.request_id)
+        .bind(&e.actor)
+        .bind(&e.project_id)
+        .bind(&e.instance_id)
+        .bind(&e.action)
+        .bind(e.account.as_deref())
+        .bind(i64::from(e.status))
+        .bind(e.error_code.as_deref())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest events first.
+    pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, request_id, actor, project_id, instance_id, action, account, status, \
+             error_code FROM audit_events \
+             WHERE (CAST($1 AS TEXT) IS NULL OR project_id = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR instance_id = $2) \
+             ORDER BY at_ms DESC, id LIMIT $3",
+        )
+        .bind(filter.project_id.as_deref())
+        .bind(filter.instance_id.as_deref())
+        .bind(i64::from(filter.limit.max(1)))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    at_ms: r.try_get("at_ms")?,
+                    request_id: r.try_get("request_id")?,
+                    actor: r.try_get("actor")?,
+                    project_id: r.try_get("project_id")?,
+                    instance_id: r.try_get("instance_id")?,
+                    action: r.try_get("action")?,
+                    account: r.try_get("account")?,
+                    status: u16::try_from(r.try_get::<i64, _>("status")?).unwrap_or(0),
+                    error_code: r.try_get("error_code")?,
+                })
+            })
+            .collect()
+    }
+}
