@@ -38,7 +38,7 @@ fn account_name(params: &QueryParams, body: &[u8]) -> Result<AccountName, ApiErr
     operation_id = "DeleteStarRocksDatabaseUser",
     params(
         crate::openapi::ProjectParam, crate::openapi::InstanceParam, crate::openapi::LanguageHeader,
-        ("user_name" = String, Query, description = "The account to delete"),
+        ("user_name" = String, Query, pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$", description = "The account to delete"),
     ),
     responses(
         (status = 200, description = "Deleted", body = ResultBody),

@@ -18,15 +18,15 @@ use crate::AppState;
 pub struct UpdatePermissionBody {
     /// Also accepted as `userName`.
     #[serde(alias = "userName")]
-    #[schema(example = "user_test")]
+    #[schema(example = "user_test", required = true, nullable = false, pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$", min_length = 2, max_length = 32)]
     pub user_name: Option<String>,
     /// Also accepted as `dataBases`.
     #[serde(alias = "dataBases")]
-    #[schema(example = json!(["*"]))]
+    #[schema(example = json!(["*"]), nullable = false, min_items = 1)]
     pub databases: Option<Vec<String>>,
-    #[schema(minimum = 0, maximum = 3)]
+    #[schema(minimum = 0, maximum = 3, nullable = false)]
     pub dml: Option<i64>,
-    #[schema(minimum = 0, maximum = 1)]
+    #[schema(minimum = 0, maximum = 1, nullable = false)]
     pub ddl: Option<i64>,
 }
 

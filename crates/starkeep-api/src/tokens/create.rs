@@ -25,6 +25,7 @@ pub struct TokenRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AuthRequest {
     pub identity: IdentityRequest,
+    #[schema(required = true, nullable = false)]
     pub scope: Option<ScopeRequest>,
 }
 
@@ -33,6 +34,7 @@ pub struct IdentityRequest {
     /// Must contain `password`.
     #[schema(example = json!(["password"]))]
     pub methods: Vec<String>,
+    #[schema(required = true, nullable = false)]
     pub password: Option<PasswordIdentity>,
 }
 
@@ -43,8 +45,9 @@ pub struct PasswordIdentity {
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserCredential {
-    #[schema(example = "admin")]
+    #[schema(example = "admin", required = true, nullable = false)]
     pub name: Option<String>,
+    #[schema(required = true, nullable = false)]
     pub password: Option<String>,
     /// starkeep has one domain, `default`.
     pub domain: Option<DomainRequest>,
@@ -66,6 +69,7 @@ pub struct DomainRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScopeRequest {
+    #[schema(required = true, nullable = false)]
     pub project: Option<ProjectRequest>,
 }
 
