@@ -32,6 +32,8 @@ pub enum ErrorCode {
     SystemAccount,
     /// A grant names a database the instance does not have.
     DatabaseNotFound,
+    /// A grant names a system database (`mysql`, `sys`, ...), which no account may be granted on.
+    ReservedDatabase,
     /// The instance's engine is not served by this build.
     EngineNotAvailable,
     /// The instance's database server is down, slow, or refused starkeep's credential.
@@ -54,7 +56,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and docs.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidParameter,
         ErrorCode::InstanceNotFound,
         ErrorCode::Forbidden,
@@ -62,6 +64,7 @@ impl ErrorCode {
         ErrorCode::AccountNotFound,
         ErrorCode::SystemAccount,
         ErrorCode::DatabaseNotFound,
+        ErrorCode::ReservedDatabase,
         ErrorCode::EngineNotAvailable,
         ErrorCode::BackendUnavailable,
         ErrorCode::BackendFailed,
@@ -84,6 +87,7 @@ impl ErrorCode {
             AccountNotFound => "DBS.280002",
             SystemAccount => "DBS.280003",
             DatabaseNotFound => "DBS.280004",
+            ReservedDatabase => "DBS.280006",
             EngineNotAvailable => "DBS.280005",
             BackendUnavailable => "DBS.280500",
             BackendFailed => "DBS.280501",
@@ -100,7 +104,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidParameter | InstanceNotFound | AccountExists | AccountNotFound
-            | DatabaseNotFound => StatusCode::BAD_REQUEST,
+            | DatabaseNotFound | ReservedDatabase => StatusCode::BAD_REQUEST,
             Forbidden | SystemAccount => StatusCode::FORBIDDEN,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             RouteNotFound => StatusCode::NOT_FOUND,
@@ -132,6 +136,7 @@ impl ErrorCode {
                 "The database does not exist on this instance",
                 "实例上不存在该数据库",
             ),
+            ReservedDatabase => ("System databases cannot be granted", "系统数据库不允许授权"),
             EngineNotAvailable => (
                 "The instance's engine is not available on this server",
                 "该实例的引擎在此服务器上不可用",
@@ -274,6 +279,7 @@ impl From<EngineError> for ApiError {
             AccountNotFound(n) => ApiError::with(ErrorCode::AccountNotFound, Detail::Subject(n)),
             SystemAccount(n) => ApiError::with(ErrorCode::SystemAccount, Detail::Subject(n)),
             UnknownDatabase(n) => ApiError::with(ErrorCode::DatabaseNotFound, Detail::Subject(n)),
+            ReservedDatabase(n) => ApiError::with(ErrorCode::ReservedDatabase, Detail::Subject(n)),
             EngineNotAvailable(kind) => {
                 tracing::error!(engine = %kind, "instance engine not available");
                 ApiError::new(ErrorCode::EngineNotAvailable)

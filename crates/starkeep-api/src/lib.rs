@@ -72,6 +72,16 @@ impl AppState {
         }))
     }
 
+    /// State with an instance directory of the caller's making (one that can open SQL
+    /// instances' admin passwords).
+    pub fn with_instances(store: Store, iam: Iam, instances: Instances) -> Self {
+        Self(Arc::new(Inner {
+            instances,
+            store,
+            iam,
+        }))
+    }
+
     pub fn store(&self) -> &Store {
         &self.0.store
     }

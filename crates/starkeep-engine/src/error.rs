@@ -18,6 +18,9 @@ pub enum EngineError {
     SystemAccount(String),
     #[error("database {0} does not exist on this instance")]
     UnknownDatabase(String),
+    /// A system database that no account may be granted on.
+    #[error("database {0} is a system database and cannot be granted")]
+    ReservedDatabase(String),
     /// The instance's engine kind is not served by this build.
     #[error("engine {0} is not available")]
     EngineNotAvailable(String),

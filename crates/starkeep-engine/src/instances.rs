@@ -1,13 +1,16 @@
 //! [`Instances`]: from a project's instance id to the engine that serves it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use starkeep_auth::SecretBox;
 use starkeep_domain::{InstanceId, ProjectId};
 use starkeep_store::{InstanceRecord, Store};
 
-use crate::{AccountEngine, EmbeddedEngine, EngineError};
+use crate::{AccountEngine, EmbeddedEngine, EngineError, SqlEngine};
 
 /// The kinds of engine an instance can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +55,124 @@ impl FromStr for EngineKind {
 }
 
 /// The directory of instances: finds a project's instance and hands out its engine.
-#[derive(Debug, Clone)]
+///
+/// SQL engines hold a connection pool, so they are kept per instance and rebuilt only when the
+/// instance's settings change.
+#[derive(Clone)]
 pub struct Instances {
     store: Store,
+    secrets: Option<Arc<SecretBox>>,
+    sql: Arc<Mutex<HashMap<String, CachedEngine>>>,
+}
+
+/// A SQL engine and the instance settings it was built from.
+type CachedEngine = (serde_json::Value, Arc<SqlEngine>);
+
+impl fmt::Debug for Instances {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instances")
+            .field("store", &self.store)
+            .field("secrets", &self.secrets.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one pass of [`Instances::repair_pending`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Unfinished creates whose account was dropped.
+    pub dropped: usize,
+    /// Records cleared with nothing to drop (the account was whole, or never made).
+    pub cleared: usize,
+    /// Records left for the next pass (the backend could not be reached).
+    pub left: usize,
 }
 
 impl Instances {
+    /// A directory that serves embedded instances only (no key to open SQL admin passwords).
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            secrets: None,
+            sql: Arc::default(),
+        }
+    }
+
+    /// A directory that also serves `mysql` and `starrocks` instances, whose admin passwords
+    /// `secrets` opens.
+    pub fn with_secrets(store: Store, secrets: SecretBox) -> Self {
+        Self {
+            store,
+            secrets: Some(Arc::new(secrets)),
+            sql: Arc::default(),
+        }
+    }
+
+    /// The SQL engine of `record`, from the cache while its settings are unchanged.
+    pub fn sql_engine(&self, record: InstanceRecord) -> Result<Arc<SqlEngine>, EngineError> {
+        let Some(secrets) = &self.secrets else {
+            return Err(EngineError::EngineNotAvailable(format!(
+                "{} (this process has no key to open the admin password)",
+                record.engine
+            )));
+        };
+        let key = record.id.as_str().to_owned();
+        let mut cache = self.sql.lock().expect("engine cache poisoned");
+        if let Some((settings, engine)) = cache.get(&key) {
+            if *settings == record.settings && engine.instance().engine == record.engine {
+                return Ok(engine.clone());
+            }
+        }
+        let settings = record.settings.clone();
+        let engine = Arc::new(SqlEngine::new(self.store.clone(), record, secrets)?);
+        cache.insert(key, (settings, engine.clone()));
+        Ok(engine)
+    }
+
+    /// Finds creates that began more than `grace` ago and never ended (a timeout, a lost
+    /// backend, a killed process) and drops the accounts they left unfinished.
+    pub async fn repair_pending(&self, grace: Duration) -> Result<RepairReport, EngineError> {
+        let cutoff =
+            starkeep_store::now_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let stale = self.store.stale_pending_creates(cutoff).await?;
+        let mut report = RepairReport::default();
+        if stale.is_empty() {
+            return Ok(report);
+        }
+        let instances = self.store.list_instances(None).await?;
+        for pending in stale {
+            let Some(record) = instances
+                .iter()
+                .find(|i| i.id.as_str() == pending.instance_id)
+            else {
+                self.store.end_pending_create(&pending.attempt).await?;
+                report.cleared += 1;
+                continue;
+            };
+            let engine = self.sql_engine(record.clone())?;
+            match engine.repair(&pending.name).await {
+                Ok(dropped) => {
+                    self.store.end_pending_create(&pending.attempt).await?;
+                    if dropped {
+                        tracing::info!(
+                            instance = %record.id, account = %pending.name,
+                            "dropped an account an unfinished create left behind"
+                        );
+                        report.dropped += 1;
+                    } else {
+                        report.cleared += 1;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        instance = %record.id, account = %pending.name, error = %e,
+                        "could not check an unfinished create; will try again"
+                    );
+                    report.left += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// The instance `id` of `project`, or [`EngineError::UnknownInstance`].
@@ -85,7 +198,7 @@ impl Instances {
             Ok(EngineKind::Embedded) => {
                 Ok(Arc::new(EmbeddedEngine::new(self.store.clone(), record)?))
             }
-            Ok(kind) => Err(EngineError::EngineNotAvailable(kind.to_string())),
+            Ok(EngineKind::Mysql | EngineKind::StarRocks) => Ok(self.sql_engine(record)?),
             Err(_) => Err(EngineError::EngineNotAvailable(record.engine)),
         }
     }

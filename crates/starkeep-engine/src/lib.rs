@@ -2,8 +2,8 @@
 //!
 //! An engine is what makes an account real on one instance. Handlers see only the
 //! [`AccountEngine`] trait, obtained from the [`Instances`] directory for a project's instance;
-//! which engine serves it (today [`EmbeddedEngine`]; MySQL-family and StarRocks engines later)
-//! is the instance's own setting.
+//! which engine serves it ([`EmbeddedEngine`], or [`SqlEngine`] for MySQL-family and StarRocks
+//! servers) is the instance's own setting.
 //!
 //! Requests reach this crate already validated (`starkeep-domain` types); each engine checks what
 //! only it can know (does the account exist, does the database exist) and maps its failures to
@@ -14,6 +14,7 @@ mod embedded;
 mod error;
 mod instances;
 mod model;
+pub mod sql;
 
 use async_trait::async_trait;
 use starkeep_domain::{AccountName, AccountPassword};
@@ -23,6 +24,7 @@ pub use embedded::{EmbeddedEngine, EmbeddedSettings, DEFAULT_EMBEDDED_DATABASES}
 pub use error::EngineError;
 pub use instances::{EngineKind, Instances};
 pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
+pub use sql::{SqlEngine, SqlSettings};
 
 /// The operations of the account API, as one engine carries them out on one instance.
 #[async_trait]

@@ -16,6 +16,7 @@ mod error;
 mod iam;
 mod instances;
 mod keys;
+mod pending;
 mod projects;
 mod sync;
 
@@ -32,6 +33,7 @@ pub use audit::{AuditEvent, AuditFilter};
 pub use error::StoreError;
 pub use iam::{IamUser, RoleBinding};
 pub use instances::{InstanceRecord, NewInstance};
+pub use pending::PendingCreate;
 pub use projects::Project;
 pub use sync::{now_millis, SyncRun};
 

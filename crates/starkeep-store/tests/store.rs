@@ -93,6 +93,7 @@ on_both_stores!(
     shared_keys_are_made_once,
     sync_ownership_leases_and_runs,
     audit_events_read_back_newest_first,
+    pending_creates_are_found_until_ended,
 );
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
@@ -407,4 +408,33 @@ async fn audit_events_read_back_newest_first(store: Store) {
         .unwrap();
     assert_eq!(i1.len(), 1);
     assert_eq!(i1[0].account.as_deref(), Some("b"));
+}
+
+async fn pending_creates_are_found_until_ended(store: Store) {
+    let inst = instance(&store).await;
+    store
+        .begin_pending_create(&inst.id, "u1", "attempt-1")
+        .await
+        .unwrap();
+    store
+        .begin_pending_create(&inst.id, "u1", "attempt-2")
+        .await
+        .unwrap();
+    // Not stale yet for a cut-off in the past.
+    assert!(store.stale_pending_creates(0).await.unwrap().is_empty());
+    let later = starkeep_store::now_millis() + 1_000;
+    let stale = store.stale_pending_creates(later).await.unwrap();
+    assert_eq!(
+        stale.iter().map(|p| p.attempt.as_str()).collect::<Vec<_>>(),
+        ["attempt-1", "attempt-2"]
+    );
+    assert!(stale
+        .iter()
+        .all(|p| p.name == "u1" && p.instance_id == inst.id.as_str()));
+    store.end_pending_create("attempt-1").await.unwrap();
+    let stale = store.stale_pending_creates(later).await.unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].attempt, "attempt-2");
+    // Ending twice is harmless.
+    store.end_pending_create("attempt-1").await.unwrap();
 }

@@ -2,11 +2,13 @@
 //! dir's store (they work while `serve` runs: the store is shared safely).
 
 use std::io::BufRead;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
 use starkeep_auth::{password, Role};
+use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EmbeddedEngine, EngineKind};
 use starkeep_store::{AuditFilter, Project, Store, StoreError};
 use zeroize::Zeroizing;
@@ -132,32 +134,72 @@ pub async fn token_issue(
     Ok(())
 }
 
+/// What `instance add` was given.
+pub struct InstanceSpec<'a> {
+    pub project: &'a str,
+    pub engine: &'a str,
+    pub name: &'a str,
+    pub databases: &'a [String],
+    pub dsn: Option<&'a str>,
+    pub password_env: Option<&'a str>,
+    pub privilege_map: Option<&'a Path>,
+    pub timeout: Duration,
+}
+
 pub async fn instance_add(
     config: &StoreConfig,
-    project: &str,
-    engine: &str,
-    name: &str,
-    databases: &[String],
+    spec: InstanceSpec<'_>,
     json: bool,
 ) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
-    let project = find_project(&ctx.store, project).await?;
-    let kind: EngineKind = engine.parse().map_err(|e: String| anyhow!(e))?;
+    let project = find_project(&ctx.store, spec.project).await?;
+    let kind: EngineKind = spec.engine.parse().map_err(|e: String| anyhow!(e))?;
     let record = match kind {
         EngineKind::Embedded => {
-            if databases.iter().all(|d| d.trim().is_empty()) {
+            if spec.dsn.is_some() {
+                bail!("--dsn is for the mysql and starrocks engines; embedded has no server");
+            }
+            if spec.databases.iter().all(|d| d.trim().is_empty()) {
                 bail!("an embedded instance needs at least one database (--databases a,b,c)");
             }
-            EmbeddedEngine::provision(&ctx.store, &project.id, name, databases).await?
+            EmbeddedEngine::provision(&ctx.store, &project.id, spec.name, spec.databases).await?
         }
-        other => bail!("the {other} engine is not available in this version of starkeep"),
+        EngineKind::Mysql | EngineKind::StarRocks => {
+            let dsn = spec.dsn.ok_or_else(|| {
+                anyhow!("the {kind} engine needs --dsn mysql://ADMIN@HOST:PORT (the admin password on stdin or with --password-env VAR)")
+            })?;
+            let privilege_map = match spec.privilege_map {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading the privilege map {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let password = read_secret(spec.password_env)?;
+            AddSqlInstance {
+                project_id: project.id.clone(),
+                name: spec.name.to_owned(),
+                kind,
+                dsn: dsn.to_owned(),
+                password,
+                privilege_map,
+                timeout: spec.timeout,
+            }
+            .run(&ctx.store, &ctx.secret_box().await?)
+            .await
+            .map_err(|e| anyhow!("instance not added: {e}"))?
+        }
     };
+    let mut settings = record.settings.clone();
+    if let Some(password) = settings.get_mut("password") {
+        *password = json!("<sealed>");
+    }
     print_id(
         json,
         record.id.as_str(),
         json!({
             "id": record.id.as_str(), "project_id": record.project_id.as_str(),
-            "name": record.name, "engine": record.engine, "settings": record.settings,
+            "name": record.name, "engine": record.engine, "settings": settings,
         }),
     );
     Ok(())
@@ -274,7 +316,16 @@ async fn find_project(store: &Store, name: &str) -> anyhow::Result<Project> {
 
 /// The password from `$VAR`, or from the first line of stdin.
 fn read_password(env: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
-    let secret = match env {
+    let secret = read_secret(env)?;
+    if secret.chars().count() < MIN_IAM_PASSWORD {
+        bail!("the password must be at least {MIN_IAM_PASSWORD} characters (give it on stdin or with --password-env VAR)");
+    }
+    Ok(secret)
+}
+
+/// A secret from `$VAR`, or from the first line of stdin (may be empty).
+fn read_secret(env: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
+    Ok(match env {
         Some(var) => Zeroizing::new(
             std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?,
         ),
@@ -286,11 +337,7 @@ fn read_password(env: Option<&str>) -> anyhow::Result<Zeroizing<String>> {
                 .context("reading the password from stdin")?;
             Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
         }
-    };
-    if secret.chars().count() < MIN_IAM_PASSWORD {
-        bail!("the password must be at least {MIN_IAM_PASSWORD} characters (give it on stdin or with --password-env VAR)");
-    }
-    Ok(secret)
+    })
 }
 
 /// Prints the new thing's id alone, or the JSON object with --json.

@@ -110,6 +110,10 @@ pub struct ServeArgs {
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, env = "STARKEEP_TOKEN_TTL", default_value_t = 24 * 3600)]
     pub token_ttl_secs: u64,
+    /// How often to look for account creates that a timeout, a lost database server or a crash
+    /// left unfinished, and drop what they made, in seconds.
+    #[arg(long, env = "STARKEEP_REPAIR_INTERVAL", default_value_t = 30)]
+    pub repair_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +206,21 @@ pub enum InstanceCommand {
         /// Embedded engine: the databases the instance has (comma-separated).
         #[arg(long, value_delimiter = ',', default_values_t = starkeep_engine::DEFAULT_EMBEDDED_DATABASES.map(String::from))]
         databases: Vec<String>,
+        /// mysql and starrocks engines: the admin connection, `mysql://ADMIN@HOST:PORT` (port
+        /// 3306 / 9030 by default). The admin must be able to create users and grant; this is
+        /// checked before the instance is added. The password is not part of the DSN: it is read
+        /// from stdin, or from the variable named by --password-env, and stored encrypted.
+        #[arg(long)]
+        dsn: Option<String>,
+        /// Read the admin password from this environment variable instead of stdin.
+        #[arg(long)]
+        password_env: Option<String>,
+        /// A TOML file replacing the built-in privilege groups (see docs/privileges.md §5).
+        #[arg(long)]
+        privilege_map: Option<PathBuf>,
+        /// Longest time one operation on the database server may take, in seconds.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
         #[arg(long)]
         json: bool,
     },
@@ -255,8 +274,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             engine,
             name,
             databases,
+            dsn,
+            password_env,
+            privilege_map,
+            timeout_secs,
             json,
-        }) => admin::instance_add(config, &project, &engine, &name, &databases, json).await,
+        }) => {
+            let spec = admin::InstanceSpec {
+                project: &project,
+                engine: &engine,
+                name: &name,
+                databases: &databases,
+                dsn: dsn.as_deref(),
+                password_env: password_env.as_deref(),
+                privilege_map: privilege_map.as_deref(),
+                timeout: Duration::from_secs(timeout_secs.max(1)),
+            };
+            admin::instance_add(config, spec, json).await
+        }
         Command::Audit {
             project,
             instance,

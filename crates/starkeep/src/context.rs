@@ -90,7 +90,6 @@ impl Context {
     }
 
     /// The box that seals stored secrets.
-    #[allow(dead_code)] // used by the engines and access keys that store secrets
     pub async fn secret_box(&self) -> anyhow::Result<SecretBox> {
         let key = self.key(SECRETS_KEY, secretbox::KEY_LEN).await?;
         Ok(SecretBox::from_slice(&key))

@@ -8,6 +8,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use starkeep_api::{router, AppState, Limits};
 use starkeep_auth::{password, Iam, Role};
 use starkeep_engine::EmbeddedEngine;
+use starkeep_engine::Instances;
 use starkeep_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
@@ -46,7 +47,15 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         body_bytes: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
     };
-    let app = router(AppState::new(ctx.store.clone(), iam), limits);
+    let instances = Instances::with_secrets(ctx.store.clone(), ctx.secret_box().await?);
+    tokio::spawn(repair_loop(
+        instances.clone(),
+        Duration::from_secs(args.repair_interval_secs.max(1)),
+    ));
+    let app = router(
+        AppState::with_instances(ctx.store.clone(), iam, instances),
+        limits,
+    );
     let connections = ConnectionLimits {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
@@ -178,4 +187,26 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Drops what unfinished account creates left behind, now and every `interval`. A create counts
+/// as unfinished once it is older than any request may be.
+async fn repair_loop(instances: Instances, interval: Duration) {
+    let grace = Duration::from_secs(60);
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        match instances.repair_pending(grace).await {
+            Ok(report) if report.dropped + report.cleared + report.left > 0 => {
+                tracing::info!(
+                    dropped = report.dropped,
+                    cleared = report.cleared,
+                    left = report.left,
+                    "repaired unfinished account creates"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "repair pass failed"),
+        }
+    }
 }

@@ -1,0 +1,110 @@
+//! [`Dialect`]: what differs between the MySQL family and StarRocks — the statements and the way
+//! accounts are read back. Everything else (connections, timeouts, compensation, error mapping,
+//! convergence) is written once, in [`SqlEngine`](super::SqlEngine).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use mysql_async::Conn;
+use starkeep_domain::NativePasswordHash;
+
+use super::mapping::{GrantSet, MapFlavor, PrivilegeMap};
+use crate::EngineKind;
+
+/// Where grants apply: every database, or one database by its real name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    All,
+    Database(String),
+    /// MySQL: a database-level row whose name is a pattern as stored (with unescaped `_` or
+    /// `%`), as grants made by hand often are. Read back and revoked as it is, never granted.
+    Pattern(String),
+}
+
+/// An account's grants as read back, by scope, in the terms of the [`PrivilegeMap`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawGrants {
+    pub scopes: BTreeMap<Scope, GrantSet>,
+    /// Grants the mapping has no words for (server-wide, single objects, roles, grant option):
+    /// kept as they are, and they make the account's values inexact.
+    pub foreign: bool,
+}
+
+/// The statements and read-back of one engine family.
+#[async_trait]
+pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
+    fn kind(&self) -> EngineKind;
+
+    fn map_flavor(&self) -> MapFlavor;
+
+    fn default_map(&self) -> PrivilegeMap {
+        match self.map_flavor() {
+            MapFlavor::Mysql => PrivilegeMap::mysql_default(),
+            MapFlavor::StarRocks => PrivilegeMap::starrocks_default(),
+        }
+    }
+
+    /// Creates the account. `locked`: created unable to log in, until [`Dialect::unlock`].
+    fn create_user(&self, name: &str, hash: &NativePasswordHash, locked: bool) -> String;
+
+    /// Whether accounts can be created locked and unlocked as the last step of a create (the
+    /// commit point that lets an interrupted create be told from a finished one).
+    fn supports_lock(&self) -> bool;
+
+    fn unlock(&self, name: &str) -> String;
+
+    fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String;
+
+    fn drop_user(&self, name: &str) -> String;
+
+    /// The grants `privileges` stand for, as the engine must hold them: the scopes to grant on,
+    /// with anything the dialect adds (the MySQL guards of `"*"`).
+    fn desired(&self, scopes: BTreeMap<Scope, GrantSet>) -> BTreeMap<Scope, GrantSet>;
+
+    /// Statements granting `grants` on `scope`.
+    fn grant(&self, name: &str, scope: &Scope, grants: &GrantSet) -> Vec<String>;
+
+    /// Statements revoking `grants` (all of them held) on `scope`.
+    fn revoke(&self, name: &str, scope: &Scope, grants: &GrantSet) -> Vec<String>;
+
+    /// Drops what [`Dialect::desired`] added, for decoding.
+    fn visible(&self, raw: &RawGrants) -> RawGrants;
+
+    /// Accounts that are listed but never changed, besides the admin account.
+    fn is_system_account(&self, name: &str) -> bool;
+
+    /// Databases a request may not name at all (system schemas).
+    fn is_reserved_database(&self, name: &str) -> bool;
+
+    /// Databases everyone can already read: accepted in a request, never granted on.
+    fn is_implicit_database(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case("information_schema")
+    }
+
+    /// The instance's databases.
+    async fn databases(&self, conn: &mut Conn) -> Result<Vec<String>, mysql_async::Error>;
+
+    /// One page of account names in name order, and the count of all that match.
+    async fn account_names(
+        &self,
+        conn: &mut Conn,
+        name: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<String>, u64), mysql_async::Error>;
+
+    /// The grants of the `'<name>'@'%'` accounts named (no round trip per other account).
+    async fn grants(
+        &self,
+        conn: &mut Conn,
+        names: &[String],
+        map: &PrivilegeMap,
+    ) -> Result<BTreeMap<String, RawGrants>, mysql_async::Error>;
+
+    /// Whether `'<name>'@'%'` exists.
+    async fn account_exists(&self, conn: &mut Conn, name: &str)
+        -> Result<bool, mysql_async::Error>;
+
+    /// Whether `'<name>'@'%'` is locked (an unfinished create), where locks exist.
+    async fn is_locked(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error>;
+}

@@ -1,0 +1,705 @@
+//! [`SqlEngine`]: accounts that are real database accounts, on a MySQL-family server or a
+//! StarRocks frontend, over the MySQL protocol.
+//!
+//! One engine, two dialects: connection pooling (bounded, per instance), the time limit on every
+//! operation, compensation of a failed create, convergence of a permission change and the
+//! mapping of backend errors live here; the statements and the way accounts are read back live in
+//! [`mysql`] and [`starrocks`]. Account statements use the text protocol (StarRocks cannot prepare
+//! all of them); every value in them went through [`quote`].
+//!
+//! A create is made crash-safe with a record in the store (`pending_creates`) written before the
+//! `CREATE USER` and removed when the account is whole or gone. On engines with account locks the
+//! account is created locked and unlocked as the last step, so an unfinished create can be told
+//! from a finished one; [`SqlEngine::repair`] drops the unfinished ones that a timeout, a lost
+//! backend or a killed process left behind.
+
+pub mod dialect;
+pub mod mapping;
+pub mod mysql;
+mod quote;
+mod registration;
+pub mod starrocks;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Pool};
+use serde::{Deserialize, Serialize};
+use starkeep_auth::SecretBox;
+use starkeep_domain::{
+    AccountName, AccountPassword, DatabaseName, DatabaseSelection, Ddl, Dml, NativePasswordHash,
+    Privileges,
+};
+use starkeep_store::{InstanceRecord, Store, StoreError};
+
+use crate::{
+    resolve_databases, AccountEngine, AccountPage, AccountQuery, AccountSummary, EngineError,
+    EngineKind, NewAccount, PrivilegeChange,
+};
+use dialect::{Dialect, RawGrants, Scope};
+use mapping::{GrantSet, MapFlavor, PrivilegeMap};
+use mysql::{MysqlDialect, MysqlFlavor};
+use starrocks::StarRocksDialect;
+
+pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
+
+/// How long an engine operation may take unless the instance says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per instance unless the instance says otherwise.
+pub const DEFAULT_POOL_MAX: usize = 8;
+
+/// MySQL's "operation CREATE USER / DROP USER / ALTER USER failed".
+const ER_CANNOT_USER: u16 = 1396;
+/// MySQL's "there is no such grant defined".
+const ER_NONEXISTING_GRANT: u16 = 1141;
+
+/// How a SQL instance is reached, kept in the instance's settings (the password sealed).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SqlSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The admin password, sealed with the store's secret key (`v1:...`).
+    pub password: String,
+    /// `mariadb` or `mysql` for the MySQL family; absent for StarRocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    /// An operator's privilege mapping (TOML), replacing the built-in groups it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege_map: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_max: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+impl fmt::Debug for SqlSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<sealed>")
+            .field("flavor", &self.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SQL engine of one instance.
+pub struct SqlEngine {
+    store: Store,
+    instance: InstanceRecord,
+    dialect: Arc<dyn Dialect>,
+    map: PrivilegeMap,
+    pool: Pool,
+    admin_user: String,
+    timeout: Duration,
+    /// One change at a time per account in this process, so that concurrent permission changes
+    /// end in one of the requested states, never a mix.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl fmt::Debug for SqlEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlEngine")
+            .field("instance", &self.instance.id)
+            .field("dialect", &self.dialect)
+            .field("admin_user", &self.admin_user)
+            .finish_non_exhaustive()
+    }
+}
+
+fn corrupt(instance: &InstanceRecord, what: impl fmt::Display) -> EngineError {
+    EngineError::Store(StoreError::Corrupt(format!(
+        "settings of instance {}: {what}",
+        instance.id
+    )))
+}
+
+/// The dialect and mapping of a kind and flavor, with an operator's map applied.
+pub(crate) fn dialect_for(kind: EngineKind, flavor: Option<&str>) -> Option<Arc<dyn Dialect>> {
+    match kind {
+        EngineKind::Mysql => {
+            let flavor = match flavor {
+                Some("mysql") => MysqlFlavor::Mysql,
+                _ => MysqlFlavor::MariaDb,
+            };
+            Some(Arc::new(MysqlDialect::new(flavor)))
+        }
+        EngineKind::StarRocks => Some(Arc::new(StarRocksDialect)),
+        EngineKind::Embedded => None,
+    }
+}
+
+pub(crate) fn pool_for(target: &ConnectionTarget, password: &str, pool_max: usize) -> Pool {
+    let constraints =
+        mysql_async::PoolConstraints::new(0, pool_max.max(1)).expect("0 <= max and max >= 1");
+    let pool_opts = mysql_async::PoolOpts::default()
+        .with_constraints(constraints)
+        .with_inactive_connection_ttl(Duration::from_secs(60))
+        .with_ttl_check_interval(Duration::from_secs(30));
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(target.host.clone())
+        .tcp_port(target.port)
+        .user(Some(target.user.clone()))
+        .pass(Some(password.to_owned()))
+        .prefer_socket(false)
+        .pool_opts(pool_opts);
+    Pool::new(opts)
+}
+
+/// Why a create stopped, and whether what it made is known to be gone.
+struct CreateFailure {
+    error: EngineError,
+    clean: bool,
+}
+
+impl SqlEngine {
+    /// The engine of a `mysql` or `starrocks` instance; `secrets` opens its admin password.
+    pub fn new(
+        store: Store,
+        instance: InstanceRecord,
+        secrets: &SecretBox,
+    ) -> Result<Self, EngineError> {
+        let kind: EngineKind = instance
+            .engine
+            .parse()
+            .map_err(|e: String| corrupt(&instance, e))?;
+        let settings: SqlSettings =
+            serde_json::from_value(instance.settings.clone()).map_err(|e| corrupt(&instance, e))?;
+        let dialect = dialect_for(kind, settings.flavor.as_deref())
+            .ok_or_else(|| corrupt(&instance, "not a SQL engine"))?;
+        let map = match &settings.privilege_map {
+            Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())
+                .map_err(|e| corrupt(&instance, e))?,
+            None => dialect.default_map(),
+        };
+        let password = secrets.open_string(&settings.password).map_err(|_| {
+            EngineError::BackendUnavailable(format!(
+                "the admin password of instance {} does not open with this store's secret key",
+                instance.id
+            ))
+        })?;
+        let target = ConnectionTarget {
+            host: settings.host.clone(),
+            port: settings.port,
+            user: settings.user.clone(),
+        };
+        let pool = pool_for(
+            &target,
+            &password,
+            settings.pool_max.unwrap_or(DEFAULT_POOL_MAX),
+        );
+        Ok(Self {
+            store,
+            timeout: settings
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_TIMEOUT),
+            admin_user: settings.user,
+            instance,
+            dialect,
+            map,
+            pool,
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The instance this engine serves.
+    pub fn instance(&self) -> &InstanceRecord {
+        &self.instance
+    }
+
+    /// The privilege mapping in force on this instance.
+    pub fn privilege_map(&self) -> &PrivilegeMap {
+        &self.map
+    }
+
+    /// Runs `op` within the instance's time limit.
+    async fn bounded<T, E>(
+        &self,
+        op: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        E: From<EngineError>,
+    {
+        match tokio::time::timeout(self.timeout, op).await {
+            Ok(result) => result,
+            Err(_) => Err(EngineError::BackendUnavailable(format!(
+                "no answer from {} instance {} within {:?}",
+                self.dialect.kind(),
+                self.instance.id,
+                self.timeout
+            ))
+            .into()),
+        }
+    }
+
+    async fn conn(&self) -> Result<Conn, EngineError> {
+        self.pool.get_conn().await.map_err(backend_error)
+    }
+
+    async fn account_lock(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().expect("lock map poisoned");
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+            locks.entry(name.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    fn is_system(&self, name: &str) -> bool {
+        name == self.admin_user || self.dialect.is_system_account(name)
+    }
+
+    fn check_changeable(&self, name: &AccountName) -> Result<(), EngineError> {
+        if self.is_system(name.as_str()) {
+            return Err(EngineError::SystemAccount(name.as_str().to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The grants, by scope, that `privileges` on `databases` stand for on this instance. Names
+    /// are matched against the instance's real databases before anything changes.
+    async fn desired_scopes(
+        &self,
+        conn: &mut Conn,
+        databases: &DatabaseSelection,
+        privileges: Privileges,
+    ) -> Result<BTreeMap<Scope, GrantSet>, EngineError> {
+        let mut scopes = BTreeMap::new();
+        match databases {
+            DatabaseSelection::All => {
+                scopes.insert(Scope::All, self.map.encode(privileges, true));
+            }
+            DatabaseSelection::Named(names) => {
+                if let Some(reserved) = names
+                    .iter()
+                    .find(|n| self.dialect.is_reserved_database(n.as_str()))
+                {
+                    return Err(EngineError::ReservedDatabase(reserved.as_str().to_owned()));
+                }
+                let real = self.dialect.databases(conn).await.map_err(backend_error)?;
+                let DatabaseSelection::Named(resolved) = resolve_databases(databases, &real)?
+                else {
+                    unreachable!("named in, named out")
+                };
+                for db in resolved {
+                    if self.dialect.is_implicit_database(db.as_str()) {
+                        continue;
+                    }
+                    scopes.insert(
+                        Scope::Database(db.as_str().to_owned()),
+                        self.map.encode(privileges, false),
+                    );
+                }
+            }
+        }
+        Ok(self.dialect.desired(scopes))
+    }
+
+    /// What an account's grants stand for.
+    fn summarize(&self, name: String, raw: &RawGrants) -> AccountSummary {
+        let system = self.is_system(&name);
+        if name == "root" {
+            // As the contract's example shows it; root's real rights come from a built-in role.
+            return AccountSummary {
+                name,
+                databases: DatabaseSelection::All,
+                privileges: Privileges::default(),
+                exact: true,
+                system,
+            };
+        }
+        let visible = self.dialect.visible(raw);
+        let mut exact = !visible.foreign;
+        let (databases, privileges) = if let Some(all) = visible.scopes.get(&Scope::All) {
+            let decoded = self.map.decode(all, true);
+            exact &= decoded.exact && visible.scopes.len() == 1;
+            (DatabaseSelection::All, decoded.privileges)
+        } else if visible.scopes.is_empty() {
+            exact = false;
+            (
+                DatabaseSelection::Named(BTreeSet::new()),
+                Privileges {
+                    dml: Dml::ReadOnly,
+                    ddl: Ddl::None,
+                },
+            )
+        } else {
+            let mut sets = visible.scopes.values();
+            let first = sets.next().expect("not empty").clone();
+            let mut common = first.clone();
+            for set in sets {
+                if *set != first {
+                    exact = false;
+                }
+                common = common.intersection(set).cloned().collect();
+            }
+            let decoded = self.map.decode(&common, false);
+            exact &= decoded.exact;
+            let mut names = BTreeSet::new();
+            for scope in visible.scopes.keys() {
+                let db = match scope {
+                    Scope::Database(db) => Some(db.clone()),
+                    Scope::Pattern(stored) => Some(quote::unescape_grant_database(stored)),
+                    Scope::All => None,
+                };
+                if let Some(db) = db {
+                    match DatabaseName::parse(&db) {
+                        Ok(n) => {
+                            names.insert(n);
+                        }
+                        Err(_) => exact = false,
+                    }
+                }
+            }
+            (DatabaseSelection::Named(names), decoded.privileges)
+        };
+        AccountSummary {
+            name,
+            databases,
+            privileges,
+            exact,
+            system,
+        }
+    }
+
+    /// Grants what `desired` has and `current` lacks, then revokes what `current` has and
+    /// `desired` lacks (only what was read, so no REVOKE names a grant that is not there).
+    async fn converge(
+        &self,
+        conn: &mut Conn,
+        name: &str,
+        current: &BTreeMap<Scope, GrantSet>,
+        desired: &BTreeMap<Scope, GrantSet>,
+    ) -> Result<(), mysql_async::Error> {
+        let empty = GrantSet::new();
+        for (scope, want) in desired {
+            let have = current.get(scope).unwrap_or(&empty);
+            let missing: GrantSet = want.difference(have).cloned().collect();
+            for statement in self.dialect.grant(name, scope, &missing) {
+                conn.query_drop(statement).await?;
+            }
+        }
+        for (scope, have) in current {
+            let want = desired.get(scope).unwrap_or(&empty);
+            let surplus: GrantSet = have.difference(want).cloned().collect();
+            for statement in self.dialect.revoke(name, scope, &surplus) {
+                match conn.query_drop(statement).await {
+                    Err(mysql_async::Error::Server(e)) if e.code == ER_NONEXISTING_GRANT => {}
+                    other => other?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_steps(
+        &self,
+        name: &str,
+        hash: &NativePasswordHash,
+        desired: &BTreeMap<Scope, GrantSet>,
+    ) -> Result<(), CreateFailure> {
+        let unknown = |error| CreateFailure {
+            error,
+            clean: false,
+        };
+        let mut conn = self
+            .conn()
+            .await
+            .map_err(|error| CreateFailure { error, clean: true })?;
+        let locked = self.dialect.supports_lock();
+        match conn
+            .query_drop(self.dialect.create_user(name, hash, locked))
+            .await
+        {
+            Ok(()) => {}
+            Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                return Err(CreateFailure {
+                    error: EngineError::AccountExists(name.to_owned()),
+                    clean: true,
+                })
+            }
+            Err(e) => return Err(unknown(backend_error(e))),
+        }
+        let mut steps = Ok(());
+        let no_grants = BTreeMap::new();
+        if let Err(e) = self.converge(&mut conn, name, &no_grants, desired).await {
+            steps = Err(e);
+        } else if locked {
+            steps = conn.query_drop(self.dialect.unlock(name)).await;
+        }
+        let Err(e) = steps else {
+            return Ok(());
+        };
+        let error = backend_error(e);
+        tracing::warn!(
+            instance = %self.instance.id, account = name, %error,
+            "create failed after the account was made; dropping it"
+        );
+        let clean = conn.query_drop(self.dialect.drop_user(name)).await.is_ok();
+        Err(CreateFailure { error, clean })
+    }
+
+    /// Drops `name` if an unfinished create left it (locked, where the engine has locks).
+    /// Answers whether it dropped something.
+    pub async fn repair(&self, name: &str) -> Result<bool, EngineError> {
+        let _guard = self.account_lock(name).await;
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            if !self
+                .dialect
+                .account_exists(&mut conn, name)
+                .await
+                .map_err(backend_error)?
+            {
+                return Ok(false);
+            }
+            if self.dialect.supports_lock()
+                && !self
+                    .dialect
+                    .is_locked(&mut conn, name)
+                    .await
+                    .map_err(backend_error)?
+            {
+                return Ok(false);
+            }
+            match conn.query_drop(self.dialect.drop_user(name)).await {
+                Ok(()) => Ok(true),
+                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => Ok(false),
+                Err(e) => Err(backend_error(e)),
+            }
+        })
+        .await
+    }
+
+    async fn require_account(
+        &self,
+        conn: &mut Conn,
+        name: &AccountName,
+    ) -> Result<(), EngineError> {
+        if self
+            .dialect
+            .account_exists(conn, name.as_str())
+            .await
+            .map_err(backend_error)?
+        {
+            Ok(())
+        } else {
+            Err(EngineError::AccountNotFound(name.as_str().to_owned()))
+        }
+    }
+}
+
+/// A backend failure as an [`EngineError`]; the detail is for the log only.
+fn backend_error(e: mysql_async::Error) -> EngineError {
+    match e {
+        mysql_async::Error::Server(s) => {
+            let detail = format!("server error {} ({}): {}", s.code, s.state, s.message);
+            // The admin credential itself refused: the instance is not usable.
+            if s.code == 1045 {
+                EngineError::BackendUnavailable(detail)
+            } else {
+                EngineError::Backend(detail)
+            }
+        }
+        mysql_async::Error::Io(e) => EngineError::BackendUnavailable(format!("connection: {e}")),
+        mysql_async::Error::Driver(e) => EngineError::BackendUnavailable(format!("driver: {e}")),
+        other => EngineError::Backend(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl AccountEngine for SqlEngine {
+    fn kind(&self) -> EngineKind {
+        self.dialect.kind()
+    }
+
+    async fn create_account(&self, account: &NewAccount) -> Result<(), EngineError> {
+        self.check_changeable(&account.name)?;
+        let name = account.name.as_str();
+        let _guard = self.account_lock(name).await;
+        let desired = self
+            .bounded(async {
+                let mut conn = self.conn().await?;
+                let desired = self
+                    .desired_scopes(&mut conn, &account.databases, account.privileges)
+                    .await?;
+                if self
+                    .dialect
+                    .account_exists(&mut conn, name)
+                    .await
+                    .map_err(backend_error)?
+                {
+                    return Err(EngineError::AccountExists(name.to_owned()));
+                }
+                Ok(desired)
+            })
+            .await?;
+        let attempt = uuid::Uuid::new_v4().to_string();
+        self.store
+            .begin_pending_create(&self.instance.id, name, &attempt)
+            .await?;
+        let hash = account.password.native_hash();
+        let outcome = match tokio::time::timeout(
+            self.timeout,
+            self.create_steps(name, &hash, &desired),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(CreateFailure {
+                error: EngineError::BackendUnavailable(format!(
+                    "no answer from instance {} within {:?}",
+                    self.instance.id, self.timeout
+                )),
+                clean: false,
+            }),
+        };
+        let clean = match &outcome {
+            Ok(()) => true,
+            Err(failure) => failure.clean,
+        };
+        if clean {
+            if let Err(e) = self.store.end_pending_create(&attempt).await {
+                tracing::warn!(error = %e, "could not clear a pending create; repair will");
+            }
+        }
+        outcome.map_err(|f| f.error)
+    }
+
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError> {
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            let (names, total) = self
+                .dialect
+                .account_names(
+                    &mut conn,
+                    query.name.as_deref(),
+                    query.page.limit(),
+                    query.page.offset(),
+                )
+                .await
+                .map_err(backend_error)?;
+            let mut grants = self
+                .dialect
+                .grants(&mut conn, &names, &self.map)
+                .await
+                .map_err(backend_error)?;
+            let accounts = names
+                .into_iter()
+                .map(|name| {
+                    let raw = grants.remove(&name).unwrap_or_default();
+                    self.summarize(name, &raw)
+                })
+                .collect();
+            Ok(AccountPage { accounts, total })
+        })
+        .await
+    }
+
+    async fn change_privileges(&self, change: &PrivilegeChange) -> Result<(), EngineError> {
+        self.check_changeable(&change.name)?;
+        let name = change.name.as_str();
+        let _guard = self.account_lock(name).await;
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            self.require_account(&mut conn, &change.name).await?;
+            let mut read = self
+                .dialect
+                .grants(&mut conn, &[name.to_owned()], &self.map)
+                .await
+                .map_err(backend_error)?;
+            let raw = read.remove(name).unwrap_or_default();
+            let now = self.summarize(name.to_owned(), &raw);
+            let privileges = Privileges {
+                dml: change.dml.unwrap_or(now.privileges.dml),
+                ddl: change.ddl.unwrap_or(now.privileges.ddl),
+            };
+            let databases = change.databases.as_ref().unwrap_or(&now.databases);
+            let desired = self
+                .desired_scopes(&mut conn, databases, privileges)
+                .await?;
+            if let Err(e) = self.converge(&mut conn, name, &raw.scopes, &desired).await {
+                let error = backend_error(e);
+                tracing::warn!(
+                    instance = %self.instance.id, account = name, %error,
+                    "permission change failed half-way; restoring the grants read before it"
+                );
+                let mut after = self
+                    .dialect
+                    .grants(&mut conn, &[name.to_owned()], &self.map)
+                    .await
+                    .map_err(backend_error)?;
+                let after = after.remove(name).unwrap_or_default();
+                if let Err(e) = self
+                    .converge(&mut conn, name, &after.scopes, &raw.scopes)
+                    .await
+                {
+                    tracing::error!(
+                        instance = %self.instance.id, account = name, error = %backend_error(e),
+                        "could not restore the grants; the account needs a new permission change"
+                    );
+                }
+                return Err(error);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        name: &AccountName,
+        password: &AccountPassword,
+    ) -> Result<(), EngineError> {
+        self.check_changeable(name)?;
+        let _guard = self.account_lock(name.as_str()).await;
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            self.require_account(&mut conn, name).await?;
+            let statement = self
+                .dialect
+                .set_password(name.as_str(), &password.native_hash());
+            match conn.query_drop(statement).await {
+                Ok(()) => Ok(()),
+                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                    Err(EngineError::AccountNotFound(name.as_str().to_owned()))
+                }
+                Err(e) => Err(backend_error(e)),
+            }
+        })
+        .await
+    }
+
+    async fn delete_account(&self, name: &AccountName) -> Result<(), EngineError> {
+        self.check_changeable(name)?;
+        let _guard = self.account_lock(name.as_str()).await;
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            self.require_account(&mut conn, name).await?;
+            match conn.query_drop(self.dialect.drop_user(name.as_str())).await {
+                Ok(()) => Ok(()),
+                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                    Err(EngineError::AccountNotFound(name.as_str().to_owned()))
+                }
+                Err(e) => Err(backend_error(e)),
+            }
+        })
+        .await
+    }
+}
+
+/// The flavor of map an engine kind uses.
+pub fn map_flavor(kind: EngineKind) -> Option<MapFlavor> {
+    match kind {
+        EngineKind::Mysql => Some(MapFlavor::Mysql),
+        EngineKind::StarRocks => Some(MapFlavor::StarRocks),
+        EngineKind::Embedded => None,
+    }
+}

@@ -1,0 +1,401 @@
+//! [`MysqlDialect`]: TaurusDB, MySQL 8 and MariaDB 10.5+.
+//!
+//! Accounts are `'<name>'@'%'`; passwords travel as their `mysql_native_password` hash; grants are
+//! database-level (`ON db.*`), read back from `information_schema.SCHEMA_PRIVILEGES`. `"*"` is a
+//! `` `%`.* `` grant plus inert guard rows on the system schemas, never `ON *.*`, which would let
+//! the account read password hashes and create users (docs/privileges.md §2.4).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use starkeep_domain::NativePasswordHash;
+
+use super::dialect::{Dialect, RawGrants, Scope};
+use super::mapping::{GrantSet, Level, MapFlavor, PrivilegeMap};
+use super::quote;
+use crate::EngineKind;
+
+/// Which server of the family; decided once when the instance is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MysqlFlavor {
+    MariaDb,
+    /// MySQL 8 and TaurusDB.
+    Mysql,
+}
+
+impl MysqlFlavor {
+    /// The flavor that a `SELECT VERSION()` answer names.
+    pub fn from_version(version: &str) -> Self {
+        if version.to_ascii_lowercase().contains("mariadb") {
+            MysqlFlavor::MariaDb
+        } else {
+            MysqlFlavor::Mysql
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MysqlFlavor::MariaDb => "mariadb",
+            MysqlFlavor::Mysql => "mysql",
+        }
+    }
+}
+
+/// The system schemas that a `"*"` grant must not reach; each gets a guard row.
+const GUARDED_SCHEMAS: [&str; 3] = ["mysql", "sys", "performance_schema"];
+/// The guard row's only privilege: it allows nothing without SELECT.
+const GUARD_PRIVILEGE: &str = "LOCK TABLES";
+
+/// Built-in and cloud-operator accounts (docs/privileges.md §4).
+const SYSTEM_ACCOUNTS: &[&str] = &[
+    "root",
+    "mariadb.sys",
+    "mysql",
+    "mysql.sys",
+    "mysql.session",
+    "mysql.infoschema",
+    "PUBLIC",
+    "rdsAdmin",
+    "rdsRepl",
+    "rdsBackup",
+    "rdsMetric",
+    "rdsProxy",
+    "drsFull",
+    "drsIncremental",
+];
+
+#[derive(Debug, Clone)]
+pub struct MysqlDialect {
+    flavor: MysqlFlavor,
+}
+
+impl MysqlDialect {
+    pub fn new(flavor: MysqlFlavor) -> Self {
+        Self { flavor }
+    }
+
+    fn me(name: &str) -> String {
+        quote::account(name, "%")
+    }
+
+    fn on(scope: &Scope) -> String {
+        match scope {
+            Scope::All => "`%`.*".to_owned(),
+            Scope::Database(db) => format!("{}.*", quote::grant_database(db)),
+            Scope::Pattern(stored) => format!("{}.*", quote::identifier(stored)),
+        }
+    }
+
+    fn list(grants: &GrantSet) -> String {
+        grants
+            .iter()
+            .map(|(_, p)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Accounts that are users (not roles) of this server.
+    fn users_filter(&self) -> &'static str {
+        match self.flavor {
+            MysqlFlavor::MariaDb => "is_role = 'N'",
+            MysqlFlavor::Mysql => {
+                "NOT EXISTS (SELECT 1 FROM mysql.role_edges e \
+                 WHERE e.FROM_USER = u.User AND e.FROM_HOST = u.Host)"
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Dialect for MysqlDialect {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Mysql
+    }
+
+    fn map_flavor(&self) -> MapFlavor {
+        MapFlavor::Mysql
+    }
+
+    fn create_user(&self, name: &str, hash: &NativePasswordHash, locked: bool) -> String {
+        format!(
+            "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}{}",
+            Self::me(name),
+            quote::string_literal(hash.as_str()),
+            if locked { " ACCOUNT LOCK" } else { "" }
+        )
+    }
+
+    fn supports_lock(&self) -> bool {
+        true
+    }
+
+    fn unlock(&self, name: &str) -> String {
+        format!("ALTER USER {} ACCOUNT UNLOCK", Self::me(name))
+    }
+
+    fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String {
+        format!(
+            "ALTER USER {} IDENTIFIED WITH mysql_native_password AS {}",
+            Self::me(name),
+            quote::string_literal(hash.as_str())
+        )
+    }
+
+    fn drop_user(&self, name: &str) -> String {
+        format!("DROP USER {}", Self::me(name))
+    }
+
+    fn desired(&self, mut scopes: BTreeMap<Scope, GrantSet>) -> BTreeMap<Scope, GrantSet> {
+        if scopes.contains_key(&Scope::All) {
+            for schema in GUARDED_SCHEMAS {
+                scopes.insert(
+                    Scope::Database(schema.to_owned()),
+                    BTreeSet::from([(Level::Database, GUARD_PRIVILEGE.to_owned())]),
+                );
+            }
+        }
+        scopes
+    }
+
+    fn grant(&self, name: &str, scope: &Scope, grants: &GrantSet) -> Vec<String> {
+        if grants.is_empty() {
+            return Vec::new();
+        }
+        vec![format!(
+            "GRANT {} ON {} TO {}",
+            Self::list(grants),
+            Self::on(scope),
+            Self::me(name)
+        )]
+    }
+
+    fn revoke(&self, name: &str, scope: &Scope, grants: &GrantSet) -> Vec<String> {
+        if grants.is_empty() {
+            return Vec::new();
+        }
+        vec![format!(
+            "REVOKE {} ON {} FROM {}",
+            Self::list(grants),
+            Self::on(scope),
+            Self::me(name)
+        )]
+    }
+
+    fn visible(&self, raw: &RawGrants) -> RawGrants {
+        let mut out = raw.clone();
+        if out.scopes.contains_key(&Scope::All) {
+            let guard = BTreeSet::from([(Level::Database, GUARD_PRIVILEGE.to_owned())]);
+            for schema in GUARDED_SCHEMAS {
+                let key = Scope::Database(schema.to_owned());
+                if out.scopes.get(&key) == Some(&guard) {
+                    out.scopes.remove(&key);
+                }
+            }
+        }
+        out
+    }
+
+    fn is_system_account(&self, name: &str) -> bool {
+        SYSTEM_ACCOUNTS.contains(&name)
+    }
+
+    fn is_reserved_database(&self, name: &str) -> bool {
+        GUARDED_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(name))
+    }
+
+    async fn databases(&self, conn: &mut Conn) -> Result<Vec<String>, mysql_async::Error> {
+        conn.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+            .await
+    }
+
+    async fn account_names(
+        &self,
+        conn: &mut Conn,
+        name: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<String>, u64), mysql_async::Error> {
+        let mut filter = self.users_filter().to_owned();
+        if let Some(name) = name {
+            filter.push_str(&format!(" AND u.User = {}", quote::string_literal(name)));
+        }
+        let total: Option<u64> = conn
+            .query_first(format!(
+                "SELECT COUNT(DISTINCT u.User) FROM mysql.user u WHERE {filter}"
+            ))
+            .await?;
+        let names: Vec<String> = conn
+            .query(format!(
+                "SELECT DISTINCT u.User FROM mysql.user u WHERE {filter} \
+                 ORDER BY CAST(u.User AS BINARY) LIMIT {limit} OFFSET {offset}"
+            ))
+            .await?;
+        Ok((names, total.unwrap_or(0)))
+    }
+
+    async fn grants(
+        &self,
+        conn: &mut Conn,
+        names: &[String],
+        _map: &PrivilegeMap,
+    ) -> Result<BTreeMap<String, RawGrants>, mysql_async::Error> {
+        let mut out: BTreeMap<String, RawGrants> = names
+            .iter()
+            .map(|n| (n.clone(), RawGrants::default()))
+            .collect();
+        if names.is_empty() {
+            return Ok(out);
+        }
+        let by_grantee: BTreeMap<String, String> =
+            names.iter().map(|n| (Self::me(n), n.clone())).collect();
+        let grantees = by_grantee
+            .keys()
+            .map(|g| quote::string_literal(g))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<(String, String, String, String)> = conn
+            .query(format!(
+                "SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE \
+                 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE IN ({grantees})"
+            ))
+            .await?;
+        for (grantee, schema, privilege, grantable) in rows {
+            let Some(name) = by_grantee.get(&grantee) else {
+                continue;
+            };
+            let entry = out.get_mut(name).expect("every name has an entry");
+            let name = quote::unescape_grant_database(&schema);
+            let scope = if schema == "%" {
+                Scope::All
+            } else if quote::grant_database(&name) == quote::identifier(&schema) {
+                Scope::Database(name)
+            } else {
+                Scope::Pattern(schema)
+            };
+            entry
+                .scopes
+                .entry(scope)
+                .or_default()
+                .insert((Level::Database, privilege.to_ascii_uppercase()));
+            if grantable.eq_ignore_ascii_case("YES") {
+                entry.foreign = true;
+            }
+        }
+        // Server-wide, table-level and column-level grants: not ours, but they make the
+        // account's values inexact.
+        for table in ["USER_PRIVILEGES", "TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"] {
+            let extra: Vec<String> = conn
+                .query(format!(
+                    "SELECT DISTINCT GRANTEE FROM information_schema.{table} \
+                     WHERE GRANTEE IN ({grantees}) AND PRIVILEGE_TYPE <> 'USAGE'"
+                ))
+                .await?;
+            for grantee in extra {
+                if let Some(name) = by_grantee.get(&grantee) {
+                    out.get_mut(name).expect("entry").foreign = true;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn account_exists(
+        &self,
+        conn: &mut Conn,
+        name: &str,
+    ) -> Result<bool, mysql_async::Error> {
+        let count: Option<u64> = conn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = '%'",
+                quote::string_literal(name)
+            ))
+            .await?;
+        Ok(count.unwrap_or(0) > 0)
+    }
+
+    async fn is_locked(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error> {
+        let text: Option<String> = conn
+            .query_first(format!("SHOW CREATE USER {}", Self::me(name)))
+            .await?;
+        Ok(text.is_some_and(|t| t.to_ascii_uppercase().contains("ACCOUNT LOCK")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use starkeep_domain::{Ddl, Dml, Privileges};
+
+    fn dialect() -> MysqlDialect {
+        MysqlDialect::new(MysqlFlavor::MariaDb)
+    }
+
+    #[test]
+    fn statements_carry_the_hash_never_the_password() {
+        let hash = NativePasswordHash::of("123456");
+        assert_eq!(
+            dialect().create_user("u1", &hash, true),
+            "CREATE USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
+             '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9' ACCOUNT LOCK"
+        );
+        assert_eq!(
+            dialect().set_password("u1", &hash),
+            "ALTER USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
+             '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'"
+        );
+        assert_eq!(dialect().drop_user("u1"), "DROP USER 'u1'@'%'");
+    }
+
+    #[test]
+    fn star_is_a_wildcard_database_with_guards_and_never_global() {
+        let map = PrivilegeMap::mysql_default();
+        let value = Privileges {
+            dml: Dml::ReadWrite,
+            ddl: Ddl::None,
+        };
+        let desired = dialect().desired(BTreeMap::from([(Scope::All, map.encode(value, true))]));
+        let statements: Vec<String> = desired
+            .iter()
+            .flat_map(|(scope, grants)| dialect().grant("u1", scope, grants))
+            .collect();
+        assert_eq!(
+            statements,
+            [
+                "GRANT DELETE, INSERT, SELECT, UPDATE ON `%`.* TO 'u1'@'%'",
+                "GRANT LOCK TABLES ON `mysql`.* TO 'u1'@'%'",
+                "GRANT LOCK TABLES ON `performance\\_schema`.* TO 'u1'@'%'",
+                "GRANT LOCK TABLES ON `sys`.* TO 'u1'@'%'",
+            ]
+        );
+        assert!(statements.iter().all(|s| !s.contains("*.*")));
+        let raw = RawGrants {
+            scopes: desired,
+            foreign: false,
+        };
+        assert_eq!(dialect().visible(&raw).scopes.len(), 1);
+    }
+
+    #[test]
+    fn named_databases_escape_wildcards() {
+        let grants = BTreeSet::from([(Level::Database, "SELECT".to_owned())]);
+        assert_eq!(
+            dialect().grant("u1", &Scope::Database("sales_2024".into()), &grants),
+            ["GRANT SELECT ON `sales\\_2024`.* TO 'u1'@'%'"]
+        );
+        assert_eq!(
+            dialect().revoke("u1", &Scope::Database("a`b".into()), &grants),
+            ["REVOKE SELECT ON `a``b`.* FROM 'u1'@'%'"]
+        );
+    }
+
+    #[test]
+    fn flavor_from_version() {
+        assert_eq!(
+            MysqlFlavor::from_version("10.11.19-MariaDB-0+deb12u1"),
+            MysqlFlavor::MariaDb
+        );
+        assert_eq!(MysqlFlavor::from_version("8.0.36"), MysqlFlavor::Mysql);
+    }
+}

@@ -1,0 +1,287 @@
+//! Adding a `mysql` or `starrocks` instance: parse the DSN, prove that the admin account can
+//! connect, create users and grant, then store the instance with its password sealed.
+//!
+//! The proof is behavioural: a throw-away account `starkeep_probe_<random>` is created, granted
+//! one privilege and dropped. Reading `SHOW GRANTS` would tell what the server says the account
+//! has; trying tells what it can do.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use starkeep_auth::SecretBox;
+use starkeep_domain::{NativePasswordHash, ProjectId};
+use starkeep_store::{InstanceRecord, NewInstance, Store, StoreError};
+use zeroize::Zeroizing;
+
+use super::dialect::Scope;
+use super::mapping::{Level, MappingError, PrivilegeMap};
+use super::mysql::MysqlFlavor;
+use super::{dialect_for, pool_for, SqlSettings};
+use crate::EngineKind;
+
+/// Where an admin connection goes (never the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+}
+
+impl ConnectionTarget {
+    /// Reads `mysql://USER@HOST[:PORT]`. A password in the DSN is refused: it would end up in
+    /// shell history and process lists; it comes from stdin or an environment variable instead.
+    pub fn parse(dsn: &str, default_port: u16) -> Result<Self, RegistrationError> {
+        let bad =
+            |why: &str| RegistrationError::Dsn(format!("{why} (expected mysql://USER@HOST:PORT)"));
+        let url = url::Url::parse(dsn).map_err(|e| bad(&format!("not a URL: {e}")))?;
+        if url.scheme() != "mysql" {
+            return Err(bad(&format!("scheme {:?} is not mysql", url.scheme())));
+        }
+        if url.password().is_some() {
+            return Err(RegistrationError::Dsn(
+                "the DSN must not carry the password: give it on stdin or with --password-env"
+                    .into(),
+            ));
+        }
+        let user = percent_decode(url.username());
+        if user.is_empty() {
+            return Err(bad("no admin user"));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_owned();
+        if url.path() != "" && url.path() != "/" {
+            return Err(bad("a database in the DSN has no meaning here"));
+        }
+        Ok(Self {
+            host,
+            port: url.port().unwrap_or(default_port),
+            user,
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What adding an SQL instance takes.
+pub struct AddSqlInstance {
+    pub project_id: ProjectId,
+    pub name: String,
+    pub kind: EngineKind,
+    pub dsn: String,
+    pub password: Zeroizing<String>,
+    /// An operator's privilege mapping (TOML).
+    pub privilege_map: Option<String>,
+    pub timeout: Duration,
+}
+
+/// Why an instance was not added.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("bad DSN: {0}")]
+    Dsn(String),
+    #[error("{0}")]
+    Mapping(#[from] MappingError),
+    #[error("cannot connect to {target}: {detail}")]
+    Connect { target: String, detail: String },
+    #[error("the admin account {user} cannot {what}: {detail}")]
+    Privilege {
+        user: String,
+        what: &'static str,
+        detail: String,
+    },
+    #[error("engine {0} has no SQL connection")]
+    NotSql(EngineKind),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn server_detail(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Server(s) => format!("server error {}: {}", s.code, s.message),
+        other => other.to_string(),
+    }
+}
+
+impl AddSqlInstance {
+    /// Checks the instance and stores it; nothing is stored if a check fails.
+    pub async fn run(
+        self,
+        store: &Store,
+        secrets: &SecretBox,
+    ) -> Result<InstanceRecord, RegistrationError> {
+        let default_port = match self.kind {
+            EngineKind::Mysql => 3306,
+            EngineKind::StarRocks => 9030,
+            EngineKind::Embedded => return Err(RegistrationError::NotSql(self.kind)),
+        };
+        let target = ConnectionTarget::parse(&self.dsn, default_port)?;
+        let shown = format!("{}@{}:{}", target.user, target.host, target.port);
+        let pool = pool_for(&target, &self.password, 1);
+        let within = |what: &'static str| {
+            let shown = shown.clone();
+            move |_| RegistrationError::Connect {
+                target: shown,
+                detail: format!("no answer within {:?} while {what}", self.timeout),
+            }
+        };
+        let mut conn = tokio::time::timeout(self.timeout, pool.get_conn())
+            .await
+            .map_err(within("connecting"))?
+            .map_err(|e| RegistrationError::Connect {
+                target: shown.clone(),
+                detail: server_detail(&e),
+            })?;
+        let version: Option<String> =
+            tokio::time::timeout(self.timeout, conn.query_first("SELECT VERSION()"))
+                .await
+                .map_err(within("reading the version"))?
+                .map_err(|e| RegistrationError::Connect {
+                    target: shown.clone(),
+                    detail: server_detail(&e),
+                })?;
+        let flavor = match self.kind {
+            EngineKind::Mysql => Some(MysqlFlavor::from_version(version.as_deref().unwrap_or(""))),
+            _ => None,
+        };
+        let dialect = dialect_for(self.kind, flavor.map(MysqlFlavor::as_str))
+            .ok_or(RegistrationError::NotSql(self.kind))?;
+        let map = match &self.privilege_map {
+            Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())?,
+            None => dialect.default_map(),
+        };
+
+        // The probe: create, grant, drop.
+        let probe = format!("starkeep_probe_{:08x}", rand::random::<u32>());
+        let hash = NativePasswordHash::of(&format!("{:x}", rand::random::<u128>()));
+        let privilege_error = |what: &'static str| {
+            let user = target.user.clone();
+            move |e: mysql_async::Error| RegistrationError::Privilege {
+                user,
+                what,
+                detail: server_detail(&e),
+            }
+        };
+        tokio::time::timeout(
+            self.timeout,
+            conn.query_drop(dialect.create_user(&probe, &hash, false)),
+        )
+        .await
+        .map_err(within("creating a probe account"))?
+        .map_err(privilege_error("create users"))?;
+        let grant_scope = match self.kind {
+            // MySQL accepts a grant on a database that does not exist yet.
+            EngineKind::Mysql => Some(Scope::Database(format!("{probe}_db"))),
+            // StarRocks needs a real one.
+            _ => {
+                let dbs = dialect.databases(&mut conn).await.unwrap_or_default();
+                dbs.into_iter()
+                    .find(|d| !dialect.is_reserved_database(d) && !dialect.is_implicit_database(d))
+                    .map(Scope::Database)
+            }
+        };
+        let mut granted = Ok(());
+        if let Some(scope) = &grant_scope {
+            let read: std::collections::BTreeSet<_> = map
+                .read
+                .iter()
+                .filter(|(level, _)| *level != Level::Catalog)
+                .cloned()
+                .collect();
+            for statement in dialect.grant(&probe, scope, &read) {
+                if let Err(e) = conn.query_drop(statement).await {
+                    granted = Err(e);
+                    break;
+                }
+            }
+        } else {
+            tracing::warn!(
+                "the instance has no user database yet: could not check that the admin may grant"
+            );
+        }
+        let dropped = conn.query_drop(dialect.drop_user(&probe)).await;
+        granted.map_err(privilege_error("grant privileges"))?;
+        dropped.map_err(privilege_error("drop users"))?;
+        drop(conn);
+        pool.disconnect().await.ok();
+
+        let settings = SqlSettings {
+            host: target.host.clone(),
+            port: target.port,
+            user: target.user.clone(),
+            password: secrets.seal(self.password.as_bytes()),
+            flavor: flavor.map(|f| f.as_str().to_owned()),
+            privilege_map: self.privilege_map.as_ref().map(|_| map.to_toml()),
+            pool_max: None,
+            timeout_ms: Some(u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX)),
+        };
+        let record = store
+            .create_instance(
+                &NewInstance {
+                    project_id: self.project_id,
+                    name: self.name,
+                    engine: self.kind.as_str().to_owned(),
+                    settings: serde_json::to_value(&settings).expect("settings serialise"),
+                },
+                &[],
+            )
+            .await?;
+        Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_forms() {
+        assert_eq!(
+            ConnectionTarget::parse("mysql://root@127.0.0.1:3306", 3306).unwrap(),
+            ConnectionTarget {
+                host: "127.0.0.1".into(),
+                port: 3306,
+                user: "root".into()
+            }
+        );
+        assert_eq!(
+            ConnectionTarget::parse("mysql://admin@fe.example", 9030)
+                .unwrap()
+                .port,
+            9030
+        );
+        assert_eq!(
+            ConnectionTarget::parse("mysql://a%40b@h", 3306)
+                .unwrap()
+                .user,
+            "a@b"
+        );
+        let with_password = ConnectionTarget::parse("mysql://root:secret@h:1", 3306).unwrap_err();
+        assert!(with_password
+            .to_string()
+            .contains("must not carry the password"));
+        assert!(!with_password.to_string().contains("secret"));
+        assert!(ConnectionTarget::parse("postgres://root@h", 3306).is_err());
+        assert!(ConnectionTarget::parse("mysql://h:3306", 3306).is_err());
+        assert!(ConnectionTarget::parse("mysql://root@h/db", 3306).is_err());
+    }
+}
