@@ -715,3 +715,63 @@ async fn an_unfinished_create_is_repaired() {
     assert!(connect(&whole, "Rds_1234").await.is_ok());
     fx.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_silent_backend_answers_a_clear_500_in_bounded_time() {
+    // A server that accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let fx = Fixture::new(None).await;
+    let secrets = SecretBox::new(&rand::random());
+    let settings = starkeep_engine::SqlSettings {
+        host: "127.0.0.1".into(),
+        port,
+        user: "root".into(),
+        password: secrets.seal(b""),
+        flavor: Some("mariadb".into()),
+        privilege_map: None,
+        pool_max: None,
+        timeout_ms: Some(1_000),
+    };
+    let record = fx
+        .store
+        .create_instance(
+            &starkeep_store::NewInstance {
+                project_id: fx.instance.project_id.clone(),
+                name: "silent".into(),
+                engine: "mysql".into(),
+                settings: serde_json::to_value(&settings).unwrap(),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let instances = Instances::with_secrets(fx.store.clone(), secrets);
+    let engine = instances
+        .engine(&record.project_id, &record.id)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = engine
+        .list_accounts(&starkeep_engine::AccountQuery {
+            name: None,
+            page: starkeep_domain::PageRequest::parse(Some("10"), None).unwrap(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, starkeep_engine::EngineError::BackendUnavailable(_)),
+        "{err:?}"
+    );
+    // Bounded by the instance's limit (1 s), not by the client's patience.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let api = starkeep_api::error::ApiError::from(err);
+    assert_eq!(api.code.code(), "DBS.280500");
+    fx.cleanup().await;
+}
