@@ -303,9 +303,22 @@ async fn tokens_are_validated_as_keystone_validates_them() {
         (None, Some(s.admin_token.as_str()), 401, "APIGW.0301"),
         (
             Some(forged.as_str()),
-            Some(forged.as_str()),
+            Some(s.admin_token.as_str()),
             401,
             "APIGW.0301",
+        ),
+        // A bad token asking about itself is "not found" (not a failed login).
+        (
+            Some(forged.as_str()),
+            Some(forged.as_str()),
+            404,
+            "DBS.200404",
+        ),
+        (
+            Some(expired.as_str()),
+            Some(expired.as_str()),
+            404,
+            "DBS.200404",
         ),
     ] {
         let resp = validate(auth, subject).await.unwrap();
