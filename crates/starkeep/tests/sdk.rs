@@ -1,7 +1,8 @@
 //! The official Huawei Cloud Python SDK (`huaweicloudsdkgaussdb` + `huaweicloudsdkcore`, the
 //! versions pinned in `tools/sdk-vectors/requirements.txt`) against the real binary: starkeep is
-//! started, an access key is made with the CLI, and `tools/sdk-tests/test_sdk.py` runs the six
-//! operations, the error cases and the tampering cases through `GaussDBClient`.
+//! started, an access key is made with the CLI, the README's SDK snippet runs as written, and
+//! `tools/sdk-tests/test_sdk.py` runs the six operations, the error cases and the tampering cases
+//! through `GaussDBClient`.
 //!
 //! The virtualenv is made here, under cargo's target dir, from the pinned requirements (PyPI),
 //! and reused while the requirements file is unchanged; nothing installed by hand is used.
@@ -88,6 +89,33 @@ fn the_official_python_sdk_works_against_starkeep() {
 
     // The SDK writes $HOME/.huaweicloud/application_id on import: give it a home of its own.
     let home = tempfile::tempdir().unwrap();
+
+    // The README's snippet, as written, with its placeholders filled in.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let snippet = readme
+        .split("<!-- sdk-snippet:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- sdk-snippet:end -->").next())
+        .expect("README has the SDK snippet")
+        .trim()
+        .trim_start_matches("```python")
+        .trim_end_matches("```")
+        .replace("YOUR_AK", pair["ak"].as_str().unwrap())
+        .replace("YOUR_SK", sk)
+        .replace("YOUR_PROJECT_ID", &project)
+        .replace("YOUR_INSTANCE_ID", &instance)
+        .replace("http://127.0.0.1:8800", &served.base());
+    let out = Command::new(&python)
+        .args(["-c", &snippet])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1 ['root']",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(&python)
         .arg(repo_root().join("tools/sdk-tests/test_sdk.py"))
         .env("HOME", home.path())
