@@ -193,7 +193,7 @@ fn any_change_after_signing_is_refused() {
         refused(&changed, "another method");
 
         let mut changed = clone(&v);
-        changed.path.push_str("x");
+        changed.path.push('x');
         refused(&changed, "another path");
 
         let mut changed = clone(&v);
