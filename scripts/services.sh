@@ -71,3 +71,14 @@ ensure_postgres() {
   fi
   psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1
 }
+
+# Python 3 with venv and pip, for the tests that run the official Python SDK (they make their
+# own virtualenv from pinned requirements; see crates/starkeep/tests/sdk.rs).
+ensure_python_venv() {
+  if python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    return 0
+  fi
+  warn "installing python3-venv"
+  apt_install python3 python3-venv python3-pip || return 1
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1
+}

@@ -1,17 +1,30 @@
 //! Authentication and authorization of project routes.
 //!
-//! [`require_caller`] runs before every `/v3/{project_id}/…` handler: it reads `X-Auth-Token`,
-//! verifies it with the signing key alone (no store look-up), checks that the token's project is
-//! the path's project and that the token's role permits the method, and leaves the [`Caller`] in
-//! the request's extensions. Unknown routes never reach it (they answer 404 first).
+//! [`require_caller`] runs before every `/v3/{project_id}/…` handler. A caller proves who it is
+//! in one of two ways:
+//!
+//! - `X-Auth-Token` ([`token`]): starkeep's own token, verified with the signing key alone; with
+//!   an external IAM (`serve --iam-url`), any other token is validated by that IAM.
+//! - `Authorization: SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…` ([`signature`]): a
+//!   request signed with an access key, as the cloud's SDKs sign it. The body is read (within
+//!   the body limit) to check the signature, then put back for the handler.
+//!
+//! Then the credential's project must be the path's, and its role must permit the method; the
+//! [`Caller`] is left in the request's extensions. Failures answer 401 with the gateway's
+//! `APIGW.0301` and a reason, never the expected signature. Repeated failures are slowed down
+//! ([`crate::throttle`]). Unknown routes never reach this layer (they answer 404 first).
+
+mod signature;
+mod token;
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{header, Method};
 use axum::middleware::Next;
-use axum::response::Response;
-use starkeep_auth::{Role, TokenError};
+use axum::response::{IntoResponse, Response};
+use starkeep_auth::sdk_signature::Authorization;
+use starkeep_auth::Role;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::AppState;
 
 /// The header that carries a token, as in the cloud's IAM.
@@ -24,58 +37,62 @@ pub struct Caller {
     pub user_name: String,
     pub project_id: String,
     pub role: Role,
+    /// The access key that signed the request, if it was signed.
+    pub access_key: Option<String>,
 }
 
 /// Middleware: authenticate the caller and authorize the request for the path's project.
 pub async fn require_caller(
-    State(app): State<AppState>,
-    mut req: Request,
+    State((app, body_limit)): State<(AppState, usize)>,
+    req: Request,
     next: Next,
-) -> Result<Response, ApiError> {
-    let caller = authenticate(&app, &req)?;
+) -> Response {
+    let signed = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| Authorization::claims_scheme(v.as_bytes()));
+    let (mut req, caller) = if signed {
+        match signature::authenticate(&app, req, body_limit).await {
+            Ok(pair) => pair,
+            Err(refusal) => return refusal,
+        }
+    } else {
+        let header = req.headers().get(AUTH_TOKEN_HEADER).cloned();
+        match token::authenticate(&app, header).await {
+            Ok(caller) => (req, caller),
+            Err(e) => return e.into_response(),
+        }
+    };
     let path_project = req.uri().path().split('/').nth(2).unwrap_or_default();
     if caller.project_id != path_project {
-        return Err(ApiError::forbidden(
+        return ApiError::forbidden(
             "the credential is not valid for this project",
             "凭证不属于该项目",
-        ));
+        )
+        .into_response();
     }
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if !caller.role.permits(writes) {
-        return Err(ApiError::forbidden(
+        return ApiError::forbidden(
             "the readonly role may only read",
             "只读角色只能执行查询操作",
-        ));
+        )
+        .into_response();
     }
     req.extensions_mut().insert(caller);
-    Ok(next.run(req).await)
+    next.run(req).await
 }
 
-fn authenticate(app: &AppState, req: &Request) -> Result<Caller, ApiError> {
-    let Some(token) = req.headers().get(AUTH_TOKEN_HEADER) else {
-        return Err(ApiError::unauthenticated(
-            "the X-Auth-Token header is missing",
-            "缺少 X-Auth-Token 请求头",
-        ));
-    };
-    let token = token
-        .to_str()
-        .map_err(|_| ApiError::unauthenticated("the token is not valid", "token 无效"))?;
-    let claims = app
-        .tokens()
-        .verify(token.trim(), starkeep_store::now_unix())
-        .map_err(|e| match e {
-            TokenError::Expired => {
-                ApiError::unauthenticated("the token has expired", "token 已过期")
-            }
-            TokenError::Malformed | TokenError::BadSignature => {
-                ApiError::unauthenticated("the token is not valid", "token 无效")
-            }
-        })?;
-    Ok(Caller {
-        user_id: claims.user_id,
-        user_name: claims.user_name,
-        project_id: claims.project_id,
-        role: claims.role,
-    })
+/// The answer to a request with no credential at all.
+fn missing_credential() -> ApiError {
+    ApiError::unauthenticated(
+        "the X-Auth-Token header is missing, and the request is not signed with an access key",
+        "缺少 X-Auth-Token 请求头，请求也未使用访问密钥（AK/SK）签名",
+    )
+}
+
+/// A store or IAM failure while authenticating: logged, answered as an internal error.
+fn internal(what: &str, error: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %error, "{what}");
+    ApiError::new(ErrorCode::Internal)
 }

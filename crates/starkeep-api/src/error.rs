@@ -40,8 +40,16 @@ pub enum ErrorCode {
     BackendUnavailable,
     /// The instance's database server answered with an error.
     BackendFailed,
-    /// No credential, or one that is malformed, forged or expired.
+    /// No credential, or one that is malformed, forged or expired: a token, or an access key's
+    /// signature (unknown key, wrong signature, date outside the replay window).
     Unauthenticated,
+    /// Too many authentication failures from one address or access key; `Retry-After` says when
+    /// to try again.
+    Throttled,
+    /// `GET /v3/auth/tokens`: the token asked about is not valid (forged, expired, malformed).
+    TokenNotFound,
+    /// The external IAM (`--iam-url`) did not answer, or answered something unreadable.
+    IamUnavailable,
     /// No such API.
     RouteNotFound,
     /// The API exists, but not with this method.
@@ -56,7 +64,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and docs.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidParameter,
         ErrorCode::InstanceNotFound,
         ErrorCode::Forbidden,
@@ -69,6 +77,9 @@ impl ErrorCode {
         ErrorCode::BackendUnavailable,
         ErrorCode::BackendFailed,
         ErrorCode::Unauthenticated,
+        ErrorCode::Throttled,
+        ErrorCode::TokenNotFound,
+        ErrorCode::IamUnavailable,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::PayloadTooLarge,
@@ -92,6 +103,9 @@ impl ErrorCode {
             BackendUnavailable => "DBS.280500",
             BackendFailed => "DBS.280501",
             Unauthenticated => "APIGW.0301",
+            Throttled => "APIGW.0308",
+            TokenNotFound => "DBS.200404",
+            IamUnavailable => "DBS.200502",
             RouteNotFound => "APIGW.0101",
             MethodNotAllowed => "DBS.200405",
             PayloadTooLarge => "DBS.200413",
@@ -107,6 +121,9 @@ impl ErrorCode {
             | DatabaseNotFound | ReservedDatabase => StatusCode::BAD_REQUEST,
             Forbidden | SystemAccount => StatusCode::FORBIDDEN,
             Unauthenticated => StatusCode::UNAUTHORIZED,
+            Throttled => StatusCode::TOO_MANY_REQUESTS,
+            TokenNotFound => StatusCode::NOT_FOUND,
+            IamUnavailable => StatusCode::BAD_GATEWAY,
             RouteNotFound => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,6 +169,18 @@ impl ErrorCode {
             Unauthenticated => (
                 "Incorrect IAM authentication information",
                 "IAM 认证信息错误",
+            ),
+            Throttled => (
+                "The throttling threshold has been reached: too many failed authentications",
+                "已达到流控阈值：认证失败次数过多",
+            ),
+            TokenNotFound => (
+                "The token does not exist or has expired",
+                "token 不存在或已过期",
+            ),
+            IamUnavailable => (
+                "The identity service (IAM) is unavailable; try again later",
+                "身份认证服务（IAM）不可用，请稍后重试",
             ),
             RouteNotFound => ("The API does not exist", "API 不存在"),
             MethodNotAllowed => (
@@ -224,6 +253,18 @@ impl ApiError {
 
     pub fn forbidden(en: &'static str, zh: &'static str) -> Self {
         Self::with(ErrorCode::Forbidden, Detail::Words(en, zh))
+    }
+
+    /// The answer to a caller who failed to authenticate too often: 429 with `Retry-After` in
+    /// whole seconds (at least 1).
+    pub fn throttled_response(retry_after: std::time::Duration) -> Response {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let mut response = ApiError::new(ErrorCode::Throttled).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from(secs.max(1)),
+        );
+        response
     }
 
     /// The message in `lang`: the code's message, then the detail.

@@ -1,7 +1,7 @@
 //! starkeep's HTTP API.
 //!
 //! [`router`] builds the whole service: the account endpoints of the contract
-//! (`../shared/contract/API.md`), the token endpoint, `/health` and `/openapi.json`, behind the
+//! (`../shared/contract/API.md`), the token endpoints, `/health` and `/openapi.json`, behind the
 //! layers of [`middleware`]. Each endpoint lives in its own file and does the same four things:
 //! the caller is authenticated ([`auth`]), the input is read into domain types, one engine call
 //! is made, the answer is written; every change request is recorded in the audit trail
@@ -13,11 +13,13 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod external_iam;
 pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod sync;
+pub mod throttle;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -27,13 +29,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
-use starkeep_auth::{Iam, TokenSigner};
+use starkeep_auth::{AccessKeys, Iam, TokenSigner};
 use starkeep_engine::Instances;
 use starkeep_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::external_iam::ExternalIam;
+use crate::throttle::{FailureLimit, FailureThrottle};
 
 /// Limits the router enforces.
 #[derive(Debug, Clone, Copy)]
@@ -61,25 +65,60 @@ struct Inner {
     store: Store,
     instances: Instances,
     iam: Iam,
+    access_keys: Option<AccessKeys>,
+    external_iam: Option<ExternalIam>,
+    throttle: FailureThrottle,
+}
+
+/// How callers may authenticate, beyond starkeep's own tokens.
+#[derive(Debug, Default)]
+pub struct AuthOptions {
+    /// With it, requests signed with an access key (`SDK-HMAC-SHA256`) are accepted.
+    pub access_keys: Option<AccessKeys>,
+    /// With it, tokens that are not starkeep's own are validated by this IAM.
+    pub external_iam: Option<ExternalIam>,
+    /// When repeated authentication failures are slowed down.
+    pub failure_limit: FailureLimit,
 }
 
 impl AppState {
+    /// starkeep's own tokens only.
     pub fn new(store: Store, iam: Iam) -> Self {
-        Self(Arc::new(Inner {
-            instances: Instances::new(store.clone()),
-            store,
-            iam,
-        }))
+        Self::with_auth(store, iam, AuthOptions::default())
+    }
+
+    pub fn with_auth(store: Store, iam: Iam, auth: AuthOptions) -> Self {
+        Self::assemble(store.clone(), iam, Instances::new(store), auth)
     }
 
     /// State with an instance directory of the caller's making (one that can open SQL
-    /// instances' admin passwords).
+    /// instances' admin passwords) and starkeep's own tokens only.
     pub fn with_instances(store: Store, iam: Iam, instances: Instances) -> Self {
+        Self::assemble(store, iam, instances, AuthOptions::default())
+    }
+
+    /// State from all its parts.
+    pub fn assemble(store: Store, iam: Iam, instances: Instances, auth: AuthOptions) -> Self {
         Self(Arc::new(Inner {
             instances,
             store,
             iam,
+            access_keys: auth.access_keys,
+            external_iam: auth.external_iam,
+            throttle: FailureThrottle::new(auth.failure_limit),
         }))
+    }
+
+    pub fn access_keys(&self) -> Option<&AccessKeys> {
+        self.0.access_keys.as_ref()
+    }
+
+    pub fn external_iam(&self) -> Option<&ExternalIam> {
+        self.0.external_iam.as_ref()
+    }
+
+    pub fn throttle(&self) -> &FailureThrottle {
+        &self.0.throttle
     }
 
     pub fn store(&self) -> &Store {
@@ -127,20 +166,34 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             &format!("{BASE}/users/sync"),
             post(sync::switch::switch_sync),
         )
-        // Route layers run outside in: authentication first, then the audit recorder.
+        // Route layers run outside in: the failure throttle, authentication, then the audit
+        // recorder.
         .route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), limits.body_bytes),
             audit::record_changes,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), limits.body_bytes),
             auth::require_caller,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::limit_failures,
+        ));
+    let token_routes = Router::new()
+        .route(
+            "/v3/auth/tokens",
+            post(tokens::create::create_token).get(tokens::validate::validate_token),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::limit_failures,
         ));
 
     Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi_json))
-        .route("/v3/auth/tokens", post(tokens::create::create_token))
+        .merge(token_routes)
         .merge(project_routes)
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound).into_response() })
         .method_not_allowed_fallback(|| async {

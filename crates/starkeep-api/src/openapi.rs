@@ -2,7 +2,7 @@
 //! `GET /openapi.json`.
 
 use axum::Json;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 
 use crate::{accounts, error, health, sync, tokens};
@@ -51,20 +51,55 @@ pub enum ErrorResponses {
     /// Body over the limit.
     #[response(status = 413)]
     PayloadTooLarge(error::ErrorBody),
+    /// Too many authentication failures from this address or access key; see `Retry-After`.
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyFailures(error::ErrorBody),
     /// A failure in starkeep or in the instance's database server, or a time-out.
     #[response(status = 500)]
     ServerError(error::ErrorBody),
+    /// The external IAM (`--iam-url`) could not validate the token.
+    #[response(status = 502)]
+    IamUnavailable(error::ErrorBody),
 }
 
-struct TokenSecurity;
+/// The two credentials every operation that takes a token also takes: `token`
+/// (`X-Auth-Token`) or `access_key` (an `SDK-HMAC-SHA256` signature in `Authorization`).
+struct Credentials;
 
-impl Modify for TokenSecurity {
+impl Modify for Credentials {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Token"))),
         );
+        components.add_security_scheme(
+            "access_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<names>, Signature=<hex>, with \
+                 X-Sdk-Date (and Host) signed, as the cloud's SDKs sign requests",
+            ))),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(security) = op.security.as_mut() else {
+                    continue;
+                };
+                let token = SecurityRequirement::new("token", Vec::<String>::new());
+                if security.contains(&token) {
+                    security.push(SecurityRequirement::new("access_key", Vec::<String>::new()));
+                }
+            }
+        }
     }
 }
 
@@ -81,11 +116,12 @@ impl Modify for TokenSecurity {
         accounts::delete::delete_account_singular,
         sync::switch::switch_sync,
         tokens::create::create_token,
+        tokens::validate::validate_token,
         health::health,
         openapi_json,
     ),
     components(schemas(error::ErrorBody)),
-    modifiers(&TokenSecurity)
+    modifiers(&Credentials)
 )]
 pub struct ApiDoc;
 

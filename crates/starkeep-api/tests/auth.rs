@@ -1,5 +1,6 @@
-//! Tokens: getting one with the Keystone password body, and what a missing, forged, expired,
-//! foreign-project or read-only token may do.
+//! Tokens: getting one with the Keystone password body, validating one as Keystone does
+//! (`GET /v3/auth/tokens`), and what a missing, forged, expired, foreign-project or read-only
+//! token may do.
 
 mod common;
 
@@ -241,4 +242,89 @@ async fn readonly_role_reads_but_never_writes() {
         1,
         "nothing was created"
     );
+}
+
+#[tokio::test]
+async fn tokens_are_validated_as_keystone_validates_them() {
+    let s = start().await;
+    let validate = |auth: Option<&str>, subject: Option<&str>| {
+        let mut req = s.client.get(format!("{}/v3/auth/tokens", s.base));
+        if let Some(a) = auth {
+            req = req.header("X-Auth-Token", a);
+        }
+        if let Some(t) = subject {
+            req = req.header("X-Subject-Token", t);
+        }
+        req.send()
+    };
+    // Any valid token may ask about any token; the answer is the subject's.
+    let resp = validate(Some(&s.admin_token), Some(&s.other_project_token))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["x-subject-token"].to_str().unwrap(),
+        s.other_project_token
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token"]["project"]["id"], s.other_project.id.as_str());
+    assert_eq!(body["token"]["user"]["name"], "outsider");
+    assert_eq!(body["token"]["roles"][0]["name"], "admin");
+    // A token validates itself.
+    let resp = validate(Some(&s.readonly_token), Some(&s.readonly_token))
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token"]["roles"][0]["name"], "readonly");
+
+    let forged = starkeep_auth::TokenSigner::new(&[1; 32])
+        .issue(&s.signer.verify(&s.admin_token, 0).unwrap());
+    let expired = s.token_with(|c| c.expires_at = c.issued_at - 1);
+    for (auth, subject, status, code) in [
+        (
+            Some(s.admin_token.as_str()),
+            Some(forged.as_str()),
+            404,
+            "DBS.200404",
+        ),
+        (
+            Some(s.admin_token.as_str()),
+            Some(expired.as_str()),
+            404,
+            "DBS.200404",
+        ),
+        (
+            Some(s.admin_token.as_str()),
+            Some("garbage"),
+            404,
+            "DBS.200404",
+        ),
+        (Some(s.admin_token.as_str()), None, 400, "DBS.200001"),
+        (None, Some(s.admin_token.as_str()), 401, "APIGW.0301"),
+        (
+            Some(forged.as_str()),
+            Some(s.admin_token.as_str()),
+            401,
+            "APIGW.0301",
+        ),
+        // A bad token asking about itself is "not found" (not a failed login).
+        (
+            Some(forged.as_str()),
+            Some(forged.as_str()),
+            404,
+            "DBS.200404",
+        ),
+        (
+            Some(expired.as_str()),
+            Some(expired.as_str()),
+            404,
+            "DBS.200404",
+        ),
+    ] {
+        let resp = validate(auth, subject).await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{auth:?} {subject:?}");
+        assert!(!resp.headers().contains_key("x-subject-token"));
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error_code"], code);
+    }
 }

@@ -74,7 +74,7 @@ async fn unknown_routes_and_wrong_methods_get_json_errors() {
         (Method::PATCH, format!("{base}/users")),
         (Method::GET, format!("{base}/users/permission")),
         (Method::POST, format!("{base}/user")),
-        (Method::GET, "/v3/auth/tokens".to_owned()),
+        (Method::PUT, "/v3/auth/tokens".to_owned()),
         (Method::POST, "/health".to_owned()),
     ] {
         let a = s.admin(method.clone(), &path, None).await;
@@ -128,7 +128,10 @@ async fn errors_speak_chinese_on_request() {
             Some("zh-cn"),
         )
         .await;
-    assert_eq!(a.error_msg(), "IAM 认证信息错误：缺少 X-Auth-Token 请求头");
+    assert_eq!(
+        a.error_msg(),
+        "IAM 认证信息错误：缺少 X-Auth-Token 请求头，请求也未使用访问密钥（AK/SK）签名"
+    );
     let a = s
         .send_raw(Method::GET, "/nowhere", None, None, Some("zh-cn"))
         .await;

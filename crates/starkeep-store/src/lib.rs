@@ -1,6 +1,6 @@
 //! starkeep's metadata store.
 //!
-//! One [`Store`] holds projects, IAM users and their roles, instances (with their sync switch)
+//! One [`Store`] holds projects, IAM users with their roles and access keys, instances (with their sync switch)
 //! and the accounts of embedded instances. It speaks SQL through sqlx's `Any` driver, with
 //! `$n` placeholders and only `TEXT`/`BIGINT` columns, so the same queries serve SQLite (the
 //! default, a file in the data dir) and PostgreSQL. Migrations are embedded and applied when the
@@ -10,6 +10,7 @@
 //! What the rows *mean* (engines, privileges) is decided by the callers; this crate only keeps
 //! them.
 
+mod access_keys;
 mod accounts;
 mod audit;
 mod error;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use access_keys::{AccessKeyRecord, AccessKeySummary};
 pub use accounts::{AccountWrite, NewStoredAccount, StoredAccount, StoredAccountPage};
 pub use audit::{AuditEvent, AuditFilter};
 pub use error::StoreError;

@@ -25,8 +25,19 @@ fn project_from_row(row: &sqlx::any::AnyRow) -> Result<Project, StoreError> {
 impl Store {
     /// Creates a project with a new id. A taken name answers [`StoreError::Conflict`].
     pub async fn create_project(&self, name: &str) -> Result<Project, StoreError> {
+        self.create_project_with_id(name, ProjectId::from_random(random_id_bytes()))
+            .await
+    }
+
+    /// Creates a project with a given id (the id an external IAM knows it by). A taken name or
+    /// id answers [`StoreError::Conflict`].
+    pub async fn create_project_with_id(
+        &self,
+        name: &str,
+        id: ProjectId,
+    ) -> Result<Project, StoreError> {
         let project = Project {
-            id: ProjectId::from_random(random_id_bytes()),
+            id,
             name: name.to_owned(),
             created_at: now_unix(),
         };

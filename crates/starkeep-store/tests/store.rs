@@ -1,5 +1,6 @@
 //! The store's behaviour, as callers rely on it: unique names, atomic account writes that never
-//! touch system accounts, stable paging, and migrations that can run again.
+//! touch system accounts, stable paging, access keys that carry their user's current role, and
+//! migrations that can run again.
 //!
 //! Every behaviour runs against both stores: SQLite in a temp dir, and PostgreSQL on
 //! 127.0.0.1:5432 in a database of its own, made for the test and dropped after it
@@ -94,6 +95,8 @@ on_both_stores!(
     sync_ownership_leases_and_runs,
     audit_events_read_back_newest_first,
     pending_creates_are_found_until_ended,
+    access_keys_belong_to_a_user_in_a_project,
+    projects_can_take_a_given_id,
 );
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
@@ -437,4 +440,120 @@ async fn pending_creates_are_found_until_ended(store: Store) {
     assert_eq!(stale[0].attempt, "attempt-2");
     // Ending twice is harmless.
     store.end_pending_create("attempt-1").await.unwrap();
+}
+
+async fn access_keys_belong_to_a_user_in_a_project(store: Store) {
+    let main = store.create_project("main").await.unwrap();
+    let other = store.create_project("other").await.unwrap();
+    let alice = store
+        .create_user("alice", "phc", &main.id, "admin")
+        .await
+        .unwrap();
+    let bob = store
+        .create_user("bob", "phc", &other.id, "readonly")
+        .await
+        .unwrap();
+    store
+        .create_access_key("AKALICE", &main.id, &alice.id, "v1:sealed-a")
+        .await
+        .unwrap();
+    store
+        .create_access_key("AKBOB", &other.id, &bob.id, "v1:sealed-b")
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .create_access_key("AKALICE", &other.id, &bob.id, "v1:x")
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "access key ids are unique"
+    );
+
+    let key = store.access_key("AKALICE").await.unwrap().unwrap();
+    assert_eq!(key.project_id, main.id);
+    assert_eq!(key.user_id, alice.id);
+    assert_eq!(key.user_name, "alice");
+    assert_eq!(key.role.as_deref(), Some("admin"));
+    assert_eq!(
+        key.sealed_secret, "v1:sealed-a",
+        "kept as sealed, never opened"
+    );
+    assert!(!format!("{key:?}").contains("sealed-a"), "Debug hides it");
+    assert!(
+        store.access_key("akalice").await.unwrap().is_none(),
+        "exact match"
+    );
+    assert!(store.access_key("AKNOBODY").await.unwrap().is_none());
+
+    // The role is read at each look-up: a change applies at once, a key of a user without a
+    // role in its project carries none.
+    store
+        .bind_role(&main.id, &alice.id, "readonly")
+        .await
+        .unwrap();
+    let key = store.access_key("AKALICE").await.unwrap().unwrap();
+    assert_eq!(key.role.as_deref(), Some("readonly"));
+    store
+        .create_access_key("AKBOBMAIN", &main.id, &bob.id, "v1:sealed-c")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.access_key("AKBOBMAIN").await.unwrap().unwrap().role,
+        None
+    );
+
+    let all = store.list_access_keys(None).await.unwrap();
+    let listed: Vec<(&str, &str, &str)> = all
+        .iter()
+        .map(|k| {
+            (
+                k.project_name.as_str(),
+                k.user_name.as_str(),
+                k.access_key.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("main", "alice", "AKALICE"),
+            ("main", "bob", "AKBOBMAIN"),
+            ("other", "bob", "AKBOB")
+        ]
+    );
+    let theirs = store.list_access_keys(Some(&other.id)).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].access_key, "AKBOB");
+    assert_eq!(theirs[0].project_id, other.id);
+
+    assert!(store.delete_access_key("AKBOB").await.unwrap());
+    assert!(
+        !store.delete_access_key("AKBOB").await.unwrap(),
+        "gone already"
+    );
+    assert!(store.access_key("AKBOB").await.unwrap().is_none());
+    assert!(store
+        .list_access_keys(Some(&other.id))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn projects_can_take_a_given_id(store: Store) {
+    let id = starkeep_domain::ProjectId::parse("0123456789abcdef0123456789abcdef").unwrap();
+    let p = store
+        .create_project_with_id("known", id.clone())
+        .await
+        .unwrap();
+    assert_eq!(p.id, id);
+    assert_eq!(
+        store.project_by_id(&id).await.unwrap().unwrap().name,
+        "known"
+    );
+    assert!(matches!(
+        store.create_project_with_id("again", id).await,
+        Err(StoreError::Conflict)
+    ));
 }

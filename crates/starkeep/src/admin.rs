@@ -1,5 +1,5 @@
-//! The operator's commands: projects, IAM users, tokens and instances, straight on the data
-//! dir's store (they work while `serve` runs: the store is shared safely).
+//! The operator's commands: projects, IAM users, access keys, tokens and instances, straight on
+//! the data dir's store (they work while `serve` runs: the store is shared safely).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
-use starkeep_auth::{password, Role};
+use starkeep_auth::{password, AccessKeyError, AccessKeys, Role};
+use starkeep_domain::ProjectId;
 use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EmbeddedEngine, EngineKind};
 use starkeep_store::{AuditFilter, Project, Store, StoreError};
@@ -18,13 +19,28 @@ use crate::context::{Context, StoreConfig};
 /// The shortest IAM user password accepted.
 const MIN_IAM_PASSWORD: usize = 8;
 
-pub async fn project_create(config: &StoreConfig, name: &str, json: bool) -> anyhow::Result<()> {
+pub async fn project_create(
+    config: &StoreConfig,
+    name: &str,
+    id: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
     if name.trim().is_empty() || name.len() > 64 {
         bail!("a project name must be 1 to 64 characters");
     }
-    let project = match ctx.store.create_project(name).await {
-        Err(StoreError::Conflict) => bail!("a project named {name:?} already exists"),
+    let created = match id {
+        Some(id) => {
+            let id = ProjectId::parse(id)
+                .map_err(|_| anyhow!("a project id is 32 letters or digits, not {id:?}"))?;
+            ctx.store.create_project_with_id(name, id).await
+        }
+        None => ctx.store.create_project(name).await,
+    };
+    let project = match created {
+        Err(StoreError::Conflict) => {
+            bail!("a project with that name or id already exists (see `starkeep project list`)")
+        }
         other => other?,
     };
     print_id(
@@ -103,6 +119,97 @@ pub async fn user_grant(
         .bind_role(&project.id, &user.id, role.as_str())
         .await?;
     eprintln!("{name} is now {role} in project {}", project.name);
+    Ok(())
+}
+
+pub async fn credential_create(
+    config: &StoreConfig,
+    project: &str,
+    user: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let project = find_project(&ctx.store, project).await?;
+    let found = ctx
+        .store
+        .user_by_name(user)
+        .await?
+        .ok_or_else(|| anyhow!("no user named {user:?}"))?;
+    let keys = AccessKeys::new(ctx.store.clone(), ctx.secret_box().await?);
+    let pair = match keys.create(&project.id, &found.id).await {
+        Err(AccessKeyError::NoRoleInProject) => bail!(
+            "{user:?} has no role in project {:?}; give it one with `starkeep iam user grant`",
+            project.name
+        ),
+        other => other?,
+    };
+    if json {
+        println!(
+            "{}",
+            json!({"ak": pair.access_key, "sk": pair.secret_key.as_str(), "project_id": project.id.as_str()})
+        );
+    } else {
+        println!("AK {}", pair.access_key);
+        println!("SK {}", pair.secret_key.as_str());
+    }
+    eprintln!(
+        "The SK is shown only now; keep it safe. The key acts as {user} ({}) in project {} ({}).",
+        ctx.store
+            .role_of(&project.id, &found.id)
+            .await?
+            .unwrap_or_default(),
+        project.name,
+        project.id
+    );
+    Ok(())
+}
+
+pub async fn credential_list(
+    config: &StoreConfig,
+    project: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let project = match project {
+        Some(p) => Some(find_project(&ctx.store, p).await?),
+        None => None,
+    };
+    let keys = ctx
+        .store
+        .list_access_keys(project.as_ref().map(|p| &p.id))
+        .await?;
+    if json {
+        let rows: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                json!({
+                    "ak": k.access_key, "project_id": k.project_id.as_str(),
+                    "project": k.project_name, "user": k.user_name, "created_at": k.created_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<22} {:<16} {:<16} CREATED", "AK", "PROJECT", "USER");
+        for k in keys {
+            println!(
+                "{:<22} {:<16} {:<16} {}",
+                k.access_key,
+                k.project_name,
+                k.user_name,
+                rfc3339(k.created_at * 1000)
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn credential_delete(config: &StoreConfig, access_key: &str) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    if !ctx.store.delete_access_key(access_key).await? {
+        bail!("no access key {access_key:?} (see `starkeep iam credential list`)");
+    }
+    eprintln!("deleted access key {access_key}");
     Ok(())
 }
 
@@ -264,15 +371,7 @@ pub async fn audit(
         limit: limit.clamp(1, 10_000),
     };
     let events = ctx.store.list_audit(&filter).await?;
-    let when = |ms: i64| {
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default()
-    };
+    let when = rfc3339;
     if json {
         let rows: Vec<_> = events
             .iter()
@@ -305,6 +404,17 @@ pub async fn audit(
         }
     }
     Ok(())
+}
+
+/// Unix milliseconds as RFC 3339.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 async fn find_project(store: &Store, name: &str) -> anyhow::Result<Project> {

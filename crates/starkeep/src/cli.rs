@@ -114,6 +114,18 @@ pub struct ServeArgs {
     /// left unfinished, and drop what they made, in seconds.
     #[arg(long, env = "STARKEEP_REPAIR_INTERVAL", default_value_t = 30)]
     pub repair_interval_secs: u64,
+    /// A Keystone-v3-compatible IAM (e.g. another starkeep) that validates tokens starkeep did
+    /// not issue itself: `GET {URL}/v3/auth/tokens`. starkeep's own tokens keep working.
+    #[arg(long, env = "STARKEEP_IAM_URL", value_name = "URL")]
+    pub iam_url: Option<String>,
+    /// Authentication failures in a row from one address (or with one access key) before it
+    /// is answered 429 with Retry-After; 0 turns this off.
+    #[arg(long, env = "STARKEEP_AUTH_FAILURE_BURST", default_value_t = 20)]
+    pub auth_failure_burst: u32,
+    /// Seconds after which one authentication failure is forgiven (after the burst, a failing
+    /// caller gets one try per interval).
+    #[arg(long, env = "STARKEEP_AUTH_FAILURE_INTERVAL", default_value_t = 3)]
+    pub auth_failure_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +134,9 @@ pub enum ProjectCommand {
     Create {
         /// The project's name (unique).
         name: String,
+        /// Its id (32 letters or digits), e.g. the id an external IAM knows it by; new if unset.
+        #[arg(long)]
+        id: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -137,6 +152,39 @@ pub enum IamCommand {
     /// Manage IAM users.
     #[command(subcommand)]
     User(IamUserCommand),
+    /// Manage access keys (AK/SK) for requests signed as the cloud's SDKs sign them.
+    #[command(subcommand)]
+    Credential(IamCredentialCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamCredentialCommand {
+    /// Make an access key pair for a user in a project; prints the AK and the SK. The SK is
+    /// shown this once (starkeep keeps it encrypted, to check signatures).
+    Create {
+        /// The project (name) the key acts in.
+        #[arg(long)]
+        project: String,
+        /// The user (name) whose role the key acts with.
+        #[arg(long)]
+        user: String,
+        /// Print {"ak": …, "sk": …, "project_id": …}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List access keys (never their secrets).
+    List {
+        /// Only this project's (name).
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an access key; requests signed with it are refused from then on.
+    Delete {
+        /// The access key id (AK).
+        access_key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,8 +291,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = &config;
     match cli.command {
         Command::Serve(args) => serve::run(config, args).await,
-        Command::Project(ProjectCommand::Create { name, json }) => {
-            admin::project_create(config, &name, json).await
+        Command::Project(ProjectCommand::Create { name, id, json }) => {
+            admin::project_create(config, &name, id.as_deref(), json).await
         }
         Command::Project(ProjectCommand::List { json }) => admin::project_list(config, json).await,
         Command::Iam(IamCommand::User(IamUserCommand::Create {
@@ -261,6 +309,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             role,
         })) => admin::user_grant(config, &project, &name, role).await,
+        Command::Iam(IamCommand::Credential(IamCredentialCommand::Create {
+            project,
+            user,
+            json,
+        })) => admin::credential_create(config, &project, &user, json).await,
+        Command::Iam(IamCommand::Credential(IamCredentialCommand::List { project, json })) => {
+            admin::credential_list(config, project.as_deref(), json).await
+        }
+        Command::Iam(IamCommand::Credential(IamCredentialCommand::Delete { access_key })) => {
+            admin::credential_delete(config, &access_key).await
+        }
         Command::Token(TokenCommand::Issue {
             project,
             user,

@@ -89,7 +89,7 @@ impl Context {
         Ok(Iam::new(self.store.clone(), TokenSigner::new(&key), ttl))
     }
 
-    /// The box that seals stored secrets.
+    /// The box that seals stored secrets (access keys' secret keys, engines' passwords).
     pub async fn secret_box(&self) -> anyhow::Result<SecretBox> {
         let key = self.key(SECRETS_KEY, secretbox::KEY_LEN).await?;
         Ok(SecretBox::from_slice(&key))

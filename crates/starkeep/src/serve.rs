@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rand::distributions::{Alphanumeric, DistString};
-use starkeep_api::{router, AppState, Limits};
-use starkeep_auth::{password, Iam, Role};
+use starkeep_api::external_iam::ExternalIam;
+use starkeep_api::throttle::FailureLimit;
+use starkeep_api::{router, AppState, AuthOptions, Limits};
+use starkeep_auth::{password, AccessKeys, Iam, Role};
 use starkeep_engine::EmbeddedEngine;
 use starkeep_engine::Instances;
 use starkeep_store::{Store, StoreError};
@@ -47,13 +49,27 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         body_bytes: args.body_limit,
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
     };
+    let auth = AuthOptions {
+        access_keys: Some(AccessKeys::new(ctx.store.clone(), ctx.secret_box().await?)),
+        external_iam: match &args.iam_url {
+            Some(url) => {
+                tracing::info!(iam = %url, "tokens starkeep did not issue are validated by an external IAM");
+                Some(ExternalIam::new(url).map_err(|e| anyhow::anyhow!(e))?)
+            }
+            None => None,
+        },
+        failure_limit: FailureLimit {
+            burst: args.auth_failure_burst,
+            interval: Duration::from_secs(args.auth_failure_interval_secs.max(1)),
+        },
+    };
     let instances = Instances::with_secrets(ctx.store.clone(), ctx.secret_box().await?);
     tokio::spawn(repair_loop(
         instances.clone(),
         Duration::from_secs(args.repair_interval_secs.max(1)),
     ));
     let app = router(
-        AppState::with_instances(ctx.store.clone(), iam, instances),
+        AppState::assemble(ctx.store.clone(), iam, instances, auth),
         limits,
     );
     let connections = ConnectionLimits {

@@ -1,6 +1,7 @@
 //! Several `starkeep` processes on one PostgreSQL store (127.0.0.1:5432, a database of the
 //! test's own): each with an empty data dir of its own, they bootstrap once, share their keys
-//! through the store, accept each other's tokens, and answer a create race exactly once.
+//! through the store, accept each other's tokens and access keys, and answer a create race
+//! exactly once.
 
 mod common;
 
@@ -109,6 +110,34 @@ fn replicas_share_one_postgres_store() {
     let forged = format!("X-Auth-Token: {}x", &token[..token.len() - 1]);
     let (code, _) = curl(&["-H", &forged, &format!("{}?limit=10", users(&second))]);
     assert_eq!(code, 401);
+
+    // An access key made through one replica's CLI signs requests that every replica accepts:
+    // its SK is sealed with the shared secrets key, and a wrong SK is refused everywhere.
+    let (ok, out, err) = common::cli(
+        dirs[0].path(),
+        &[
+            "iam",
+            "credential",
+            "create",
+            "--project",
+            "default",
+            "--user",
+            "admin",
+            "--json",
+        ],
+        &env,
+        None,
+    );
+    assert!(ok, "{err}");
+    let pair: Value = serde_json::from_str(out.trim()).unwrap();
+    let (ak, sk) = (pair["ak"].as_str().unwrap(), pair["sk"].as_str().unwrap());
+    for s in [&first, &second, &third] {
+        let url = format!("{}?limit=10", users(s));
+        let (code, body) = common::signed_curl("GET", &url, "", ak, sk);
+        assert_eq!(code, 200, "{body}");
+        let (code, _) = common::signed_curl("GET", &url, "", ak, "not-the-sk");
+        assert_eq!(code, 401);
+    }
 
     // Written through one replica, read through another.
     let body = r#"{"user_name": "shared_acct", "password": "Rds_1234", "databases": ["sales"]}"#;

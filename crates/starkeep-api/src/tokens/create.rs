@@ -150,6 +150,8 @@ impl TryFrom<TokenRequest> for PasswordLogin {
          headers(("X-Subject-Token" = String, description = "The token to send as X-Auth-Token"))),
         (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Wrong credentials, or no role in the project", body = ErrorBody),
+        (status = 429, description = "Too many failed logins from this address; see Retry-After", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn create_token(

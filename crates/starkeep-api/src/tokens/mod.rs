@@ -1,7 +1,8 @@
-//! Keystone-v3 style token endpoints: [`create`] (`POST /v3/auth/tokens`), and the token body
-//! they answer with.
+//! Keystone-v3 style token endpoints: [`create`] (`POST /v3/auth/tokens`), [`validate`]
+//! (`GET /v3/auth/tokens`), and the token body they answer with.
 
 pub mod create;
+pub mod validate;
 
 use serde::Serialize;
 use starkeep_auth::TokenClaims;

@@ -1,14 +1,18 @@
 //! A real starkeep router on a real loopback socket, with a store in a temp dir, two projects,
 //! an admin and a readonly user, and an embedded instance — what every API test starts from.
+//! Access keys are enabled (sealed with a test secrets key), and the client's address reaches
+//! the router as the server binary passes it.
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use starkeep_api::{router, AppState, Limits};
-use starkeep_auth::{password, Iam, Role, TokenClaims, TokenSigner};
+use starkeep_api::throttle::FailureLimit;
+use starkeep_api::{router, AppState, AuthOptions, Limits};
+use starkeep_auth::{password, AccessKeys, Iam, Role, SecretBox, TokenClaims, TokenSigner};
 use starkeep_engine::EmbeddedEngine;
 use starkeep_store::{InstanceRecord, Project, Store};
 
@@ -20,6 +24,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub store: Store,
     pub signer: TokenSigner,
+    pub access_keys: AccessKeys,
     pub project: Project,
     pub other_project: Project,
     pub instance: InstanceRecord,
@@ -53,6 +58,10 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(limits: Limits) -> TestServer {
+    start_full(limits, FailureLimit::default()).await
+}
+
+pub async fn start_full(limits: Limits, failure_limit: FailureLimit) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(dir.path()).await.unwrap();
     let project = store.create_project("main").await.unwrap();
@@ -87,17 +96,29 @@ pub async fn start_with(limits: Limits) -> TestServer {
         .unwrap()
         .0;
 
-    let app = router(AppState::new(store.clone(), iam), limits);
+    let access_keys = AccessKeys::new(store.clone(), SecretBox::new(&[43; 32]));
+    let auth = AuthOptions {
+        access_keys: Some(access_keys.clone()),
+        external_iam: None,
+        failure_limit,
+    };
+    let app = router(AppState::with_auth(store.clone(), iam, auth), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     TestServer {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         store,
         signer,
+        access_keys,
         project,
         other_project,
         instance,
