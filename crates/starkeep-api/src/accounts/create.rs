@@ -18,12 +18,26 @@ pub struct CreateAccountBody {
     /// 2–32 characters: lowercase letters, digits and `_`; starts with a letter, ends with a
     /// letter or digit. Also accepted as `userName`.
     #[serde(alias = "userName")]
-    #[schema(example = "user_test", required = true, nullable = false, pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$", min_length = 2, max_length = 32)]
+    #[schema(
+        example = "user_test",
+        required = true,
+        nullable = false,
+        pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub user_name: Option<String>,
     /// 8–32 characters, at least three of: upper case, lower case, digits, ``~!@#%^*-_=+?,``;
     /// not the user name nor its reverse. Also accepted as `passWord`.
     #[serde(alias = "passWord")]
-    #[schema(example = "Rds_1234", required = true, nullable = false, pattern = "^[A-Za-z0-9~!@#%^*=+?,_-]{8,32}$", min_length = 8, max_length = 32)]
+    #[schema(
+        example = "Rds_1234",
+        required = true,
+        nullable = false,
+        pattern = "^[A-Za-z0-9~!@#%^*=+?,_-]{8,32}$",
+        min_length = 8,
+        max_length = 32
+    )]
     pub password: Option<String>,
     /// Databases to grant on; `["*"]` for all. Also accepted as `dataBases`.
     #[serde(alias = "dataBases")]

@@ -16,11 +16,25 @@ use crate::AppState;
 pub struct UpdatePasswordBody {
     /// Also accepted as `userName`.
     #[serde(alias = "userName")]
-    #[schema(example = "user_test", required = true, nullable = false, pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$", min_length = 2, max_length = 32)]
+    #[schema(
+        example = "user_test",
+        required = true,
+        nullable = false,
+        pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub user_name: Option<String>,
     /// Same rules as on creation. Also accepted as `passWord`.
     #[serde(alias = "passWord")]
-    #[schema(example = "Rds_5678", required = true, nullable = false, pattern = "^[A-Za-z0-9~!@#%^*=+?,_-]{8,32}$", min_length = 8, max_length = 32)]
+    #[schema(
+        example = "Rds_5678",
+        required = true,
+        nullable = false,
+        pattern = "^[A-Za-z0-9~!@#%^*=+?,_-]{8,32}$",
+        min_length = 8,
+        max_length = 32
+    )]
     pub password: Option<String>,
 }
 

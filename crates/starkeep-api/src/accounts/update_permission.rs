@@ -18,7 +18,14 @@ use crate::AppState;
 pub struct UpdatePermissionBody {
     /// Also accepted as `userName`.
     #[serde(alias = "userName")]
-    #[schema(example = "user_test", required = true, nullable = false, pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$", min_length = 2, max_length = 32)]
+    #[schema(
+        example = "user_test",
+        required = true,
+        nullable = false,
+        pattern = "^[a-z][a-z0-9_]{0,30}[a-z0-9]$",
+        min_length = 2,
+        max_length = 32
+    )]
     pub user_name: Option<String>,
     /// Also accepted as `dataBases`.
     #[serde(alias = "dataBases")]

@@ -16,7 +16,12 @@ use crate::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncBody {
     /// `startSyncTaurusAccount` or `stopSyncTaurusAccount`.
-    #[schema(example = "startSyncTaurusAccount", required = true, nullable = false, pattern = "^(startSyncTaurusAccount|stopSyncTaurusAccount)$")]
+    #[schema(
+        example = "startSyncTaurusAccount",
+        required = true,
+        nullable = false,
+        pattern = "^(startSyncTaurusAccount|stopSyncTaurusAccount)$"
+    )]
     pub action: Option<String>,
 }
 
