@@ -105,6 +105,15 @@ impl<S: Send + Sync> FromRequestParts<S> for InstancePath {
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
+    /// Decodes a raw query string (what follows `?`).
+    pub fn parse(raw: &str) -> Self {
+        Self(
+            form_urlencoded::parse(raw.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
@@ -117,12 +126,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.uri.query().unwrap_or_default();
-        Ok(Self(
-            form_urlencoded::parse(raw.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ))
+        Ok(Self::parse(parts.uri.query().unwrap_or_default()))
     }
 }
 

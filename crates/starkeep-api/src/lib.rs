@@ -27,13 +27,15 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post, put};
-use axum::Router;
+use axum::{Extension, Router};
 use starkeep_auth::{AccessKeys, Iam, TokenSigner};
 use starkeep_engine::Instances;
 use starkeep_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::external_iam::ExternalIam;
@@ -138,67 +140,61 @@ impl AppState {
     }
 }
 
-/// The base path of the StarRocks account API.
-const BASE: &str = "/v3/{project_id}/instances/{instance_id}/starrocks";
-
-/// The whole service.
-pub fn router(state: AppState, limits: Limits) -> Router {
-    let project_routes = Router::new()
-        .route(
-            &format!("{BASE}/users"),
-            post(accounts::create::create_account)
-                .get(accounts::list::list_accounts)
-                .delete(accounts::delete::delete_account),
-        )
-        .route(
-            &format!("{BASE}/user"),
-            delete(accounts::delete::delete_account_singular),
-        )
-        .route(
-            &format!("{BASE}/users/permission"),
-            put(accounts::update_permission::update_permission),
-        )
-        .route(
-            &format!("{BASE}/users/password"),
-            put(accounts::update_password::update_password),
-        )
-        .route(
-            &format!("{BASE}/users/sync"),
-            post(sync::switch::switch_sync),
-        )
+/// Every route of the service, each registered through its handler's `#[utoipa::path]`: the
+/// path, the methods and the document's operation all come from that one annotation, so a route
+/// cannot exist without its operation in `/openapi.json` (`tests/http.rs` checks the built router
+/// against the served document). Add routes here, and only with `routes!`.
+fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppState> {
+    let project_routes = OpenApiRouter::new()
+        .routes(routes!(
+            accounts::create::create_account,
+            accounts::list::list_accounts,
+            accounts::delete::delete_account
+        ))
+        .routes(routes!(accounts::delete::delete_account_singular))
+        .routes(routes!(accounts::update_permission::update_permission))
+        .routes(routes!(accounts::update_password::update_password))
+        .routes(routes!(sync::switch::switch_sync))
         // Route layers run outside in: the failure throttle, authentication, then the audit
         // recorder.
         .route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), limits.body_bytes),
+            (state.clone(), body_bytes),
             audit::record_changes,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), limits.body_bytes),
+            (state.clone(), body_bytes),
             auth::require_caller,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             throttle::limit_failures,
         ));
-    let token_routes = Router::new()
-        .route(
-            "/v3/auth/tokens",
-            post(tokens::create::create_token).get(tokens::validate::validate_token),
-        )
+    let token_routes = OpenApiRouter::new()
+        .routes(routes!(
+            tokens::create::create_token,
+            tokens::validate::validate_token
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             throttle::limit_failures,
         ));
 
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/openapi.json", get(openapi::openapi_json))
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
         .merge(token_routes)
         .merge(project_routes)
+}
+
+/// The whole service.
+pub fn router(state: AppState, limits: Limits) -> Router {
+    let (routes, document) = documented_routes(&state, limits.body_bytes).split_for_parts();
+    routes
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound).into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed).into_response()
         })
+        .layer(Extension(Arc::new(document)))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,

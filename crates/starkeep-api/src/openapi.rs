@@ -1,11 +1,18 @@
 //! The OpenAPI 3 document, generated from the handlers' own annotations and served at
 //! `GET /openapi.json`.
+//!
+//! This file holds the document's frame ([`ApiDoc`]: title, security scheme, shared schemas and
+//! parameters) and the handler that serves it. The operations are not listed here: the router
+//! (`crate::router`) adds each one as it registers the route, from the handler's
+//! `#[utoipa::path]`, so the document and the routes cannot drift apart.
 
-use axum::Json;
+use std::sync::Arc;
+
+use axum::{Extension, Json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi};
 
-use crate::{accounts, error, health, sync, tokens};
+use crate::error;
 
 /// `{project_id}`.
 #[derive(IntoParams)]
@@ -103,23 +110,10 @@ impl Modify for Credentials {
     }
 }
 
-/// The document.
+/// The document's frame; the router adds the operations.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "starkeep", description = "Database accounts of TaurusDB HTAP StarRocks instances"),
-    paths(
-        accounts::create::create_account,
-        accounts::list::list_accounts,
-        accounts::update_permission::update_permission,
-        accounts::update_password::update_password,
-        accounts::delete::delete_account,
-        accounts::delete::delete_account_singular,
-        sync::switch::switch_sync,
-        tokens::create::create_token,
-        tokens::validate::validate_token,
-        health::health,
-        openapi_json,
-    ),
     components(schemas(error::ErrorBody)),
     modifiers(&Credentials)
 )]
@@ -127,6 +121,8 @@ pub struct ApiDoc;
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "The OpenAPI 3 document")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<Arc<utoipa::openapi::OpenApi>> {
+    Json(document)
 }

@@ -1,13 +1,17 @@
 //! Whatever a client sends, it gets a JSON error body with a catalogue code and an
 //! `X-Request-Id`: bad JSON, wrong types, oversized bodies, unknown routes, wrong methods,
-//! Chinese messages on request.
+//! Chinese messages on request. The OpenAPI document and the router list the same operations.
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
 use common::{start, start_with};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
-use starkeep_api::Limits;
+use serde_json::{json, Value};
+use starkeep_api::{AppState, Limits};
+use starkeep_auth::Iam;
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
@@ -195,5 +199,133 @@ async fn openapi_document_lists_every_operation() {
             paths.get(&path).and_then(|p| p.get(method)).is_some(),
             "{method} {path} missing"
         );
+    }
+}
+
+/// The operations (path, lower-case method) the built axum router serves, read from its `Debug`
+/// form, which is the only way axum lists them: the path router names each route as
+/// `RouteId(n): "/path"` and gives each route's methods as its `allow_header`. `HEAD` is left
+/// out: axum answers it wherever there is a `GET`.
+fn routed_operations(router: &axum::Router) -> BTreeSet<(String, String)> {
+    let debug = format!("{router:?}");
+    // What follows `fallback_router` is axum's catch-all, not a route.
+    let path_router = debug.split("fallback_router:").next().unwrap();
+    let (routes, paths) = path_router
+        .split_once("node: Node { paths: {")
+        .expect("axum's Debug form of a router has changed: update routed_operations");
+    let route_ids = |text: &str| -> Vec<(String, String)> {
+        text.split("RouteId(")
+            .skip(1)
+            .filter_map(|part| {
+                let (id, rest) = part.split_once(')')?;
+                Some((id.to_owned(), rest.to_owned()))
+            })
+            .collect()
+    };
+    let methods: BTreeMap<String, String> = route_ids(routes)
+        .into_iter()
+        .filter_map(|(id, rest)| {
+            let allow = rest.split_once("allow_header: Bytes(b\"")?.1;
+            Some((id, allow.split('"').next()?.to_owned()))
+        })
+        .collect();
+    let mut operations = BTreeSet::new();
+    for (id, rest) in route_ids(paths) {
+        let path = rest.trim_start_matches(": \"").split('"').next().unwrap();
+        let allow = methods
+            .get(&id)
+            .unwrap_or_else(|| panic!("no methods found for {path} in {debug}"));
+        for method in allow.split(',').filter(|m| *m != "HEAD") {
+            operations.insert((path.to_owned(), method.to_ascii_lowercase()));
+        }
+    }
+    operations
+}
+
+/// The operations of an OpenAPI document, as (path, lower-case method).
+fn documented_operations(document: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                operations.insert((path.clone(), method.to_owned()));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_document_and_every_operation_is_routed() {
+    let s = start().await;
+    let document = s
+        .send_raw(Method::GET, "/openapi.json", None, None, None)
+        .await
+        .body;
+    let documented = documented_operations(&document);
+
+    // The router the service runs, built as the binary builds it.
+    let iam = Iam::new(s.store.clone(), s.signer.clone(), Duration::from_secs(60));
+    let app = starkeep_api::router(AppState::new(s.store.clone(), iam), Limits::default());
+    let routed = routed_operations(&app);
+    assert!(
+        routed.contains(&("/health".to_owned(), "get".to_owned())),
+        "the router's routes were not read: {routed:?}"
+    );
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from /openapi.json: {undocumented:?}"
+    );
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+
+    // The same, seen from outside: each documented operation reaches a handler, and any other
+    // method on a documented path is refused as such.
+    let concrete = |path: &str| {
+        path.replace("{project_id}", s.project.id.as_str())
+            .replace("{instance_id}", s.instance.id.as_str())
+    };
+    let paths: BTreeSet<&String> = documented.iter().map(|(p, _)| p).collect();
+    for path in paths {
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+        ] {
+            let body = (method != Method::GET).then(|| b"{}".to_vec());
+            let a = s
+                .send_raw(
+                    method.clone(),
+                    &concrete(path),
+                    body,
+                    Some(&s.admin_token),
+                    None,
+                )
+                .await;
+            let operation = (path.clone(), method.as_str().to_ascii_lowercase());
+            if documented.contains(&operation) {
+                assert!(
+                    !["APIGW.0101", "DBS.200405"].contains(&a.error_code()),
+                    "{operation:?} did not reach its handler: {}",
+                    a.text
+                );
+            } else {
+                assert_eq!(
+                    a.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{operation:?}: {}",
+                    a.text
+                );
+                assert_eq!(a.error_code(), "DBS.200405", "{operation:?}");
+            }
+        }
     }
 }

@@ -44,11 +44,11 @@ pub struct CreateAccountBody {
     #[schema(example = json!(["default"]), required = true, nullable = false, min_items = 1)]
     pub databases: Option<Vec<String>>,
     /// 0 read/write, 1 read-only, 2 read-only + configuration (default), 3 read/write +
-    /// configuration.
-    #[schema(minimum = 0, maximum = 3, default = 2, nullable = false)]
+    /// configuration. Left out or `null`: the default.
+    #[schema(minimum = 0, maximum = 3, default = 2)]
     pub dml: Option<i64>,
-    /// 0 no DDL (default), 1 DDL.
-    #[schema(minimum = 0, maximum = 1, default = 0, nullable = false)]
+    /// 0 no DDL (default), 1 DDL. Left out or `null`: the default.
+    #[schema(minimum = 0, maximum = 1, default = 0)]
     pub ddl: Option<i64>,
 }
 

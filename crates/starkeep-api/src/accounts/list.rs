@@ -53,7 +53,8 @@ pub struct ListAccountsResponse {
     pub total_count: u64,
 }
 
-fn query_from(params: &QueryParams) -> Result<AccountQuery, InvalidInput> {
+/// The query string read into domain types: the page and the optional name filter.
+pub fn query_from(params: &QueryParams) -> Result<AccountQuery, InvalidInput> {
     let page = PageRequest::parse(params.get("limit"), params.get("offset"))?;
     let name = match params.get("user_name") {
         None => None,

@@ -38,7 +38,10 @@ pub struct UpdatePasswordBody {
     pub password: Option<String>,
 }
 
-fn credentials(body: UpdatePasswordBody) -> Result<(AccountName, AccountPassword), InvalidInput> {
+/// The body read into domain types: the account and its new password.
+pub fn credentials(
+    body: UpdatePasswordBody,
+) -> Result<(AccountName, AccountPassword), InvalidInput> {
     let name = required_name(body.user_name)?;
     let password = body
         .password

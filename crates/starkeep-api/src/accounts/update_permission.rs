@@ -13,7 +13,7 @@ use crate::extract::{ApiJson, InstancePath};
 use crate::AppState;
 
 /// The request body: the account, and only the fields to change (Terraform sends only what
-/// changed). A field left out keeps its value.
+/// changed). A field left out, or `null`, keeps its value.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdatePermissionBody {
     /// Also accepted as `userName`.
@@ -29,11 +29,11 @@ pub struct UpdatePermissionBody {
     pub user_name: Option<String>,
     /// Also accepted as `dataBases`.
     #[serde(alias = "dataBases")]
-    #[schema(example = json!(["*"]), nullable = false, min_items = 1)]
+    #[schema(example = json!(["*"]), min_items = 1)]
     pub databases: Option<Vec<String>>,
-    #[schema(minimum = 0, maximum = 3, nullable = false)]
+    #[schema(minimum = 0, maximum = 3)]
     pub dml: Option<i64>,
-    #[schema(minimum = 0, maximum = 1, nullable = false)]
+    #[schema(minimum = 0, maximum = 1)]
     pub ddl: Option<i64>,
 }
 
