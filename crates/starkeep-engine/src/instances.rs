@@ -203,6 +203,21 @@ impl Instances {
         }
     }
 
+    /// The engine of a sync instance (the target) and the engine of its TaurusDB source.
+    pub fn sync_pair(
+        &self,
+        record: InstanceRecord,
+    ) -> Result<(Arc<SqlEngine>, SqlEngine), EngineError> {
+        match record.engine.parse::<EngineKind>() {
+            Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
+            _ => return Err(EngineError::NoSyncSource),
+        }
+        let target = self.sql_engine(record)?;
+        let secrets = self.secrets.as_ref().expect("sql_engine checked the key");
+        let source = target.sync_source(secrets)?;
+        Ok((target, source))
+    }
+
     /// Records the instance's sync switch (the mirroring itself comes with the sync engine).
     pub async fn set_sync(
         &self,
