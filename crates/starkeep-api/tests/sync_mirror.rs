@@ -393,6 +393,37 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         .await
         .expect("the target's own account keeps its password");
 
+    // The reconciler: one holder of the lease at a time; the run is recorded; stop ends it.
+    store.set_sync_enabled(&record.id, true).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let reconciled = instances.sync_pass("replica-a", lease).await.unwrap();
+    assert_eq!(reconciled, [record.id.clone()]);
+    assert!(instances
+        .sync_pass("replica-b", lease)
+        .await
+        .unwrap()
+        .is_empty());
+    let run = store.last_sync_run(&record.id).await.unwrap().unwrap();
+    assert_eq!(run.outcome, "ok");
+    let report: serde_json::Value = serde_json::from_str(&run.report).unwrap();
+    assert_eq!(report["writes"], 0, "{report}");
+    assert_eq!(report["conflicts"][0]["name"], name("clash"));
+    store.set_sync_enabled(&record.id, false).await.unwrap();
+    exec(
+        &mut source_root,
+        &[format!("DROP USER '{}'@'%'", name("app"))],
+    )
+    .await;
+    assert!(instances
+        .sync_pass("replica-a", lease)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        target_hash(&mut target_root, &name("app")).await.is_some(),
+        "stopped: source changes are not mirrored and mirrored accounts stay"
+    );
+
     for user in ["app", "ro", "clash"] {
         target_root
             .query_drop(format!("DROP USER IF EXISTS '{}'@'%'", name(user)))

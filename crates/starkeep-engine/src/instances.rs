@@ -218,6 +218,105 @@ impl Instances {
         Ok((target, source))
     }
 
+    /// One pass of the account-sync reconciler: every instance whose switch is on and whose
+    /// lease `holder` gets (or keeps) is reconciled once, and its run recorded. The lease lasts
+    /// `lease` and is renewed while the run goes on; it is kept after the run, so the same
+    /// process goes on reconciling the instance until it stops, and another takes over once the
+    /// lease has expired. Answers the instances reconciled.
+    pub async fn sync_pass(
+        &self,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Vec<InstanceId>, EngineError> {
+        let ttl_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let enabled = self.store.sync_enabled_instances().await?;
+        if enabled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = self.store.list_instances(None).await?;
+        let mut done = Vec::new();
+        for id in enabled {
+            let Some(record) = records.iter().find(|r| r.id == id).cloned() else {
+                continue;
+            };
+            let now = starkeep_store::now_millis();
+            if !self
+                .store
+                .acquire_sync_lease(&id, holder, now, ttl_ms)
+                .await?
+            {
+                continue;
+            }
+            let started_at = now / 1000;
+            let clock = std::time::Instant::now();
+            let run = async {
+                let (target, source) = self.sync_pair(record)?;
+                target.reconcile_from(&source).await
+            };
+            let renew = async {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let now = starkeep_store::now_millis();
+                    match self
+                        .store
+                        .acquire_sync_lease(&id, holder, now, ttl_ms)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => {
+                            tracing::warn!(instance = %id, error = %e, "could not renew the sync lease")
+                        }
+                    }
+                }
+            };
+            let outcome = tokio::select! {
+                outcome = run => Some(outcome),
+                () = renew => None,
+            };
+            let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let (outcome, report) = match outcome {
+                None => {
+                    tracing::warn!(instance = %id, "sync lease lost to another process; run abandoned");
+                    continue;
+                }
+                Some(Ok(report)) => {
+                    tracing::info!(
+                        instance = %id, created = report.created, updated = report.updated,
+                        dropped = report.dropped, unchanged = report.unchanged,
+                        skipped = report.skipped.len(), conflicts = report.conflicts.len(),
+                        failed = report.failed.len(), writes = report.writes,
+                        "account sync run"
+                    );
+                    (
+                        report.outcome().to_owned(),
+                        serde_json::to_string(&report).expect("report serialises"),
+                    )
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(instance = %id, error = %e, "account sync run failed");
+                    (
+                        "failed".to_owned(),
+                        serde_json::json!({ "error": e.to_string() }).to_string(),
+                    )
+                }
+            };
+            self.store
+                .record_sync_run(
+                    &id,
+                    &starkeep_store::SyncRun {
+                        started_at,
+                        duration_ms,
+                        outcome,
+                        report,
+                    },
+                )
+                .await?;
+            done.push(id);
+        }
+        Ok(done)
+    }
+
     /// Records the instance's sync switch (the mirroring itself comes with the sync engine).
     pub async fn set_sync(
         &self,

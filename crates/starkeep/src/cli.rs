@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// left unfinished, and drop what they made, in seconds.
     #[arg(long, env = "STARKEEP_REPAIR_INTERVAL", default_value_t = 30)]
     pub repair_interval_secs: u64,
+    /// How often account sync reconciles each instance whose switch is on, in seconds.
+    #[arg(long, env = "STARKEEP_SYNC_INTERVAL", default_value_t = 30)]
+    pub sync_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
