@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
 use starkeep_auth::{password, Role};
+use starkeep_engine::sql::sync::{connect_source, set_source};
 use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EmbeddedEngine, EngineKind};
 use starkeep_store::{AuditFilter, Project, Store, StoreError};
@@ -144,6 +145,8 @@ pub struct InstanceSpec<'a> {
     pub password_env: Option<&'a str>,
     pub privilege_map: Option<&'a Path>,
     pub timeout: Duration,
+    pub taurus_dsn: Option<&'a str>,
+    pub taurus_password_env: Option<&'a str>,
 }
 
 pub async fn instance_add(
@@ -156,8 +159,8 @@ pub async fn instance_add(
     let kind: EngineKind = spec.engine.parse().map_err(|e: String| anyhow!(e))?;
     let record = match kind {
         EngineKind::Embedded => {
-            if spec.dsn.is_some() {
-                bail!("--dsn is for the mysql and starrocks engines; embedded has no server");
+            if spec.dsn.is_some() || spec.taurus_dsn.is_some() {
+                bail!("--dsn and --taurus-dsn are for the mysql and starrocks engines; embedded has no server");
             }
             if spec.databases.iter().all(|d| d.trim().is_empty()) {
                 bail!("an embedded instance needs at least one database (--databases a,b,c)");
@@ -176,7 +179,20 @@ pub async fn instance_add(
                 None => None,
             };
             let password = read_secret(spec.password_env)?;
-            AddSqlInstance {
+            let secrets = ctx.secret_box().await?;
+            // The source is checked first, so a bad one adds nothing.
+            let source = match spec.taurus_dsn {
+                Some(taurus_dsn) => {
+                    let source_password = read_secret(spec.taurus_password_env)?;
+                    Some(
+                        connect_source(taurus_dsn, &source_password, spec.timeout, &secrets)
+                            .await
+                            .map_err(|e| anyhow!("instance not added: TaurusDB source: {e}"))?,
+                    )
+                }
+                None => None,
+            };
+            let record = AddSqlInstance {
                 project_id: project.id.clone(),
                 name: spec.name.to_owned(),
                 kind,
@@ -185,13 +201,20 @@ pub async fn instance_add(
                 privilege_map,
                 timeout: spec.timeout,
             }
-            .run(&ctx.store, &ctx.secret_box().await?)
+            .run(&ctx.store, &secrets)
             .await
-            .map_err(|e| anyhow!("instance not added: {e}"))?
+            .map_err(|e| anyhow!("instance not added: {e}"))?;
+            match source {
+                Some(source) => set_source(&ctx.store, &record, source).await?,
+                None => record,
+            }
         }
     };
     let mut settings = record.settings.clone();
     if let Some(password) = settings.get_mut("password") {
+        *password = json!("<sealed>");
+    }
+    if let Some(password) = settings.pointer_mut("/source/password") {
         *password = json!("<sealed>");
     }
     print_id(
@@ -202,6 +225,35 @@ pub async fn instance_add(
             "name": record.name, "engine": record.engine, "settings": settings,
         }),
     );
+    Ok(())
+}
+
+pub async fn instance_set_source(
+    config: &StoreConfig,
+    instance: &str,
+    taurus_dsn: &str,
+    password_env: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = ctx
+        .store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .find(|r| r.id.as_str() == instance)
+        .ok_or_else(|| anyhow!("no instance {instance:?} (see `starkeep instance list`)"))?;
+    match record.engine.parse::<EngineKind>() {
+        Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
+        _ => bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source"),
+    }
+    let password = read_secret(password_env)?;
+    let secrets = ctx.secret_box().await?;
+    let source = connect_source(taurus_dsn, &password, timeout, &secrets)
+        .await
+        .map_err(|e| anyhow!("source not set: {e}"))?;
+    set_source(&ctx.store, &record, source).await?;
+    println!("{}", record.id);
     Ok(())
 }
 
