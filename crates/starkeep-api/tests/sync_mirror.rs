@@ -14,7 +14,7 @@ use mysql_async::{Conn, OptsBuilder};
 use starkeep_auth::SecretBox;
 use starkeep_engine::sql::sync::{connect_source, set_source, SyncReport};
 use starkeep_engine::sql::AddSqlInstance;
-use starkeep_engine::{EngineKind, Instances};
+use starkeep_engine::{EngineError, EngineKind, Instances};
 use starkeep_store::Store;
 use zeroize::Zeroizing;
 
@@ -274,6 +274,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     assert!(!serde_json::to_string(&source_settings)
         .unwrap()
         .contains(SOURCE_ADMIN_PASSWORD));
+    let source_settings_copy = source_settings.clone();
     let record = set_source(&store, &record, source_settings).await.unwrap();
     let instances = Instances::with_secrets(store.clone(), secrets);
     let (target, source_engine) = instances.sync_pair(record.clone()).unwrap();
@@ -393,8 +394,46 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         .await
         .expect("the target's own account keeps its password");
 
+    // The switch: start with an unreachable source is refused and changes nothing; start and
+    // stop are harmless when repeated.
+    let mut unreachable = source_settings_copy.clone();
+    unreachable.port = 1;
+    let unreachable_record = set_source(&store, &record, unreachable).await.unwrap();
+    let refused = instances
+        .set_sync(&project.id, &unreachable_record.id, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, EngineError::SyncSourceUnavailable(_)),
+        "{refused:?}"
+    );
+    assert!(
+        !store
+            .instance(&project.id, &record.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sync_enabled
+    );
+    let record = set_source(&store, &record, source_settings_copy)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        instances
+            .set_sync(&project.id, &record.id, true)
+            .await
+            .unwrap();
+    }
+    assert!(
+        store
+            .instance(&project.id, &record.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sync_enabled
+    );
+
     // The reconciler: one holder of the lease at a time; the run is recorded; stop ends it.
-    store.set_sync_enabled(&record.id, true).await.unwrap();
     let lease = Duration::from_secs(60);
     let reconciled = instances.sync_pass("replica-a", lease).await.unwrap();
     assert_eq!(reconciled, [record.id.clone()]);
@@ -408,7 +447,12 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     let report: serde_json::Value = serde_json::from_str(&run.report).unwrap();
     assert_eq!(report["writes"], 0, "{report}");
     assert_eq!(report["conflicts"][0]["name"], name("clash"));
-    store.set_sync_enabled(&record.id, false).await.unwrap();
+    for _ in 0..2 {
+        instances
+            .set_sync(&project.id, &record.id, false)
+            .await
+            .unwrap();
+    }
     exec(
         &mut source_root,
         &[format!("DROP USER '{}'@'%'", name("app"))],

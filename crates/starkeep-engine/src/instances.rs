@@ -317,7 +317,10 @@ impl Instances {
         Ok(done)
     }
 
-    /// Records the instance's sync switch (the mirroring itself comes with the sync engine).
+    /// Records the instance's sync switch; the reconciler ([`Instances::sync_pass`]) does the
+    /// mirroring. Starting needs a TaurusDB source that answers
+    /// ([`EngineError::NoSyncSource`], [`EngineError::SyncSourceUnavailable`] otherwise, and
+    /// nothing changes); stopping leaves the mirrored accounts in place.
     pub async fn set_sync(
         &self,
         project: &ProjectId,
@@ -325,6 +328,13 @@ impl Instances {
         enabled: bool,
     ) -> Result<(), EngineError> {
         let record = self.find(project, id).await?;
+        if enabled {
+            let (_, source) = self.sync_pair(record.clone())?;
+            source.ping().await.map_err(|e| match e {
+                EngineError::Store(e) => EngineError::Store(e),
+                other => EngineError::SyncSourceUnavailable(other.to_string()),
+            })?;
+        }
         self.store.set_sync_enabled(&record.id, enabled).await?;
         Ok(())
     }
