@@ -436,7 +436,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     // The reconciler: one holder of the lease at a time; the run is recorded; stop ends it.
     let lease = Duration::from_secs(60);
     let reconciled = instances.sync_pass("replica-a", lease).await.unwrap();
-    assert_eq!(reconciled, [record.id.clone()]);
+    assert_eq!(reconciled, std::slice::from_ref(&record.id));
     assert!(instances
         .sync_pass("replica-b", lease)
         .await
