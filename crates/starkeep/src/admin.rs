@@ -257,6 +257,102 @@ pub async fn instance_set_source(
     Ok(())
 }
 
+pub async fn sync_status(
+    config: &StoreConfig,
+    instance: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let records: Vec<_> = ctx
+        .store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .filter(|r| instance.is_none_or(|id| r.id.as_str() == id))
+        .filter(|r| instance.is_some() || r.engine != EngineKind::Embedded.as_str())
+        .collect();
+    if let (Some(id), true) = (instance, records.is_empty()) {
+        bail!("no instance {id:?} (see `starkeep instance list`)");
+    }
+    let mut rows = Vec::new();
+    for record in &records {
+        let run = ctx.store.last_sync_run(&record.id).await?;
+        let has_source = record.settings.get("source").is_some();
+        let last_run = run.map(|run| {
+            json!({
+                "started_at": run.started_at, "duration_ms": run.duration_ms,
+                "outcome": run.outcome,
+                "report": serde_json::from_str::<serde_json::Value>(&run.report)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        });
+        rows.push(json!({
+            "instance_id": record.id.as_str(), "sync_enabled": record.sync_enabled,
+            "has_source": has_source, "last_run": last_run,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    for row in rows {
+        println!(
+            "{}  sync {}  source {}",
+            row["instance_id"].as_str().unwrap_or(""),
+            if row["sync_enabled"] == true {
+                "on"
+            } else {
+                "off"
+            },
+            if row["has_source"] == true {
+                "set"
+            } else {
+                "none"
+            },
+        );
+        let run = &row["last_run"];
+        if run.is_null() {
+            println!("  no run yet");
+            continue;
+        }
+        let report = &run["report"];
+        println!(
+            "  last run at {} ({} ms): {}",
+            time::OffsetDateTime::from_unix_timestamp(run["started_at"].as_i64().unwrap_or(0))
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            run["duration_ms"],
+            run["outcome"].as_str().unwrap_or("")
+        );
+        if let Some(error) = report.get("error") {
+            println!("  error: {}", error.as_str().unwrap_or(""));
+            continue;
+        }
+        println!(
+            "  created {} updated {} dropped {} unchanged {} writes {}",
+            report["created"],
+            report["updated"],
+            report["dropped"],
+            report["unchanged"],
+            report["writes"]
+        );
+        for (what, key) in [
+            ("skipped", "skipped"),
+            ("conflict", "conflicts"),
+            ("failed", "failed"),
+        ] {
+            for entry in report[key].as_array().into_iter().flatten() {
+                println!(
+                    "  {what} {}: {}",
+                    entry["name"].as_str().unwrap_or(""),
+                    entry["reason"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn instance_list(
     config: &StoreConfig,
     project: Option<&str>,

@@ -81,6 +81,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Account sync.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Show, per SQL instance, the sync switch and the last reconcile: time, duration, outcome,
+    /// counts, and the reasons for skipped and conflicting accounts.
+    Status {
+        /// Only this instance (id).
+        #[arg(long)]
+        instance: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +352,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Duration::from_secs(timeout_secs.max(1)),
             )
             .await
+        }
+        Command::Sync(SyncCommand::Status { instance, json }) => {
+            admin::sync_status(config, instance.as_deref(), json).await
         }
         Command::Audit {
             project,

@@ -65,6 +65,29 @@ fn the_source_is_checked_and_stored_sealed() {
     assert_eq!(source["user"], "root");
     assert!(source["password"].as_str().unwrap().starts_with("v1:"));
 
+    // Status: the switch is off and nothing has run yet.
+    let (ok, out, err) = cli(
+        d,
+        &["sync", "status", "--instance", &id, "--json"],
+        &[],
+        None,
+    );
+    assert!(ok, "{err}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!([{"instance_id": id, "sync_enabled": false, "has_source": true, "last_run": null}])
+    );
+    let (ok, out, _) = cli(d, &["sync", "status"], &[], None);
+    assert!(ok);
+    assert!(
+        out.contains("sync off  source set") && out.contains("no run yet"),
+        "{out}"
+    );
+    let (ok, _, err) = cli(d, &["sync", "status", "--instance", "nope"], &[], None);
+    assert!(!ok);
+    assert!(err.contains("no instance"), "{err}");
+
     // set-source: an unreachable source changes nothing.
     let (ok, _, err) = cli(
         d,
