@@ -125,7 +125,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route(
             &format!("{BASE}/users/sync"),
-            post(sync::switch::switch_sync),
+            post(sync::switch::switch_sync).get(sync::status::sync_status),
         )
         // Route layers run outside in: authentication first, then the audit recorder.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -80,6 +80,7 @@ impl Modify for TokenSecurity {
         accounts::delete::delete_account,
         accounts::delete::delete_account_singular,
         sync::switch::switch_sync,
+        sync::status::sync_status,
         tokens::create::create_token,
         health::health,
         openapi_json,

@@ -604,6 +604,12 @@ async fn sync_switch_records_the_state() {
         .unwrap()
         .unwrap();
     assert!(!rec.sync_enabled);
+    let a = s.admin(Method::GET, &path, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        a.body,
+        json!({"sync_enabled": false, "has_source": false, "last_run": null})
+    );
     for (action, on) in [
         ("stopSyncTaurusAccount", false),
         ("stopSyncTaurusAccount", false),

@@ -317,6 +317,17 @@ impl Instances {
         Ok(done)
     }
 
+    /// The instance and its last sync run.
+    pub async fn sync_status(
+        &self,
+        project: &ProjectId,
+        id: &InstanceId,
+    ) -> Result<(InstanceRecord, Option<starkeep_store::SyncRun>), EngineError> {
+        let record = self.find(project, id).await?;
+        let run = self.store.last_sync_run(&record.id).await?;
+        Ok((record, run))
+    }
+
     /// Records the instance's sync switch; the reconciler ([`Instances::sync_pass`]) does the
     /// mirroring. Starting needs a TaurusDB source that answers
     /// ([`EngineError::NoSyncSource`], [`EngineError::SyncSourceUnavailable`] otherwise, and

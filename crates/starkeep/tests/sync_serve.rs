@@ -267,6 +267,24 @@ fn serve_reconciles_switched_on_instances_and_goes_on_after_a_restart() {
     let status: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status[0]["sync_enabled"], true);
     assert!(status[0]["last_run"]["outcome"] == "ok", "{status}");
+    let (code, body) = curl(&[
+        "-H",
+        &format!("X-Auth-Token: {}", token.trim()),
+        &format!(
+            "{}/v3/{project_id}/instances/{id}/starrocks/users/sync",
+            served.base()
+        ),
+    ]);
+    assert_eq!(code, 200);
+    assert_eq!(
+        (&body["sync_enabled"], &body["has_source"]),
+        (&Value::Bool(true), &Value::Bool(true))
+    );
+    assert_eq!(body["last_run"]["outcome"], "ok", "{body}");
+    assert!(
+        body["last_run"]["report"]["unchanged"].as_u64().is_some(),
+        "{body}"
+    );
     drop(served);
 
     // Changed while starkeep is down; followed after the restart.
