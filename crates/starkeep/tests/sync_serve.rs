@@ -463,9 +463,9 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     assert_eq!(code, 200);
     // Kill it in the middle of its first reconcile.
     let mut seen = 0;
-    for _ in 0..600 {
+    for _ in 0..3000 {
         seen = mirrored();
-        if seen > 0 {
+        if seen >= N / 10 {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -473,8 +473,9 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     served.child.kill().unwrap();
     served.child.wait().unwrap();
     let at_kill = mirrored();
+    eprintln!("killed with {at_kill} of {N} accounts mirrored");
     assert!(
-        seen > 0 && at_kill < N,
+        seen >= N / 10 && at_kill < N,
         "killed mid-run: {at_kill} of {N} mirrored"
     );
 
