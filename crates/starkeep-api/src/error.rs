@@ -36,6 +36,10 @@ pub enum ErrorCode {
     ReservedDatabase,
     /// The instance's engine is not served by this build.
     EngineNotAvailable,
+    /// Account sync cannot start: the instance names no TaurusDB source.
+    SyncSourceMissing,
+    /// Account sync cannot start: the instance's TaurusDB source does not answer.
+    SyncSourceUnavailable,
     /// The instance's database server is down, slow, or refused starkeep's credential.
     BackendUnavailable,
     /// The instance's database server answered with an error.
@@ -64,7 +68,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the catalogue's own tests and docs.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidParameter,
         ErrorCode::InstanceNotFound,
         ErrorCode::Forbidden,
@@ -74,6 +78,8 @@ impl ErrorCode {
         ErrorCode::DatabaseNotFound,
         ErrorCode::ReservedDatabase,
         ErrorCode::EngineNotAvailable,
+        ErrorCode::SyncSourceMissing,
+        ErrorCode::SyncSourceUnavailable,
         ErrorCode::BackendUnavailable,
         ErrorCode::BackendFailed,
         ErrorCode::Unauthenticated,
@@ -100,6 +106,8 @@ impl ErrorCode {
             DatabaseNotFound => "DBS.280004",
             ReservedDatabase => "DBS.280006",
             EngineNotAvailable => "DBS.280005",
+            SyncSourceMissing => "DBS.280010",
+            SyncSourceUnavailable => "DBS.280011",
             BackendUnavailable => "DBS.280500",
             BackendFailed => "DBS.280501",
             Unauthenticated => "APIGW.0301",
@@ -118,7 +126,8 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidParameter | InstanceNotFound | AccountExists | AccountNotFound
-            | DatabaseNotFound | ReservedDatabase => StatusCode::BAD_REQUEST,
+            | DatabaseNotFound | ReservedDatabase | SyncSourceMissing => StatusCode::BAD_REQUEST,
+            SyncSourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Forbidden | SystemAccount => StatusCode::FORBIDDEN,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             Throttled => StatusCode::TOO_MANY_REQUESTS,
@@ -157,6 +166,14 @@ impl ErrorCode {
             EngineNotAvailable => (
                 "The instance's engine is not available on this server",
                 "该实例的引擎在此服务器上不可用",
+            ),
+            SyncSourceMissing => (
+                "The instance has no TaurusDB source to sync accounts from",
+                "该实例未配置用于同步账号的 TaurusDB 源",
+            ),
+            SyncSourceUnavailable => (
+                "The instance's TaurusDB source is unreachable; sync was not started",
+                "该实例的 TaurusDB 源无法连接，未启动同步",
             ),
             BackendUnavailable => (
                 "The database instance is unavailable; try again later",
@@ -332,6 +349,11 @@ impl From<EngineError> for ApiError {
             Backend(detail) => {
                 tracing::error!(%detail, "backend error");
                 ApiError::new(ErrorCode::BackendFailed)
+            }
+            NoSyncSource => ApiError::new(ErrorCode::SyncSourceMissing),
+            SyncSourceUnavailable(detail) => {
+                tracing::warn!(%detail, "sync source unreachable");
+                ApiError::new(ErrorCode::SyncSourceUnavailable)
             }
             Store(err) => {
                 tracing::error!(error = %err, "store failure");

@@ -154,7 +154,10 @@ fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppSt
         .routes(routes!(accounts::delete::delete_account_singular))
         .routes(routes!(accounts::update_permission::update_permission))
         .routes(routes!(accounts::update_password::update_password))
-        .routes(routes!(sync::switch::switch_sync))
+        .routes(routes!(
+            sync::switch::switch_sync,
+            sync::status::sync_status
+        ))
         // Route layers run outside in: the failure throttle, authentication, then the audit
         // recorder.
         .route_layer(axum::middleware::from_fn_with_state(

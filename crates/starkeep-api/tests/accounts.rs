@@ -574,9 +574,43 @@ async fn update_rules_fail_and_pass() {
 async fn sync_switch_records_the_state() {
     let s = start().await;
     let path = format!("{}/users/sync", s.starrocks());
+    // No TaurusDB source: start is refused with its own code and changes nothing (the start
+    // that succeeds is in tests/sync_mirror.rs, with a real source).
+    for lang in [None, Some("zh-cn")] {
+        let a = s
+            .send_raw(
+                Method::POST,
+                &path,
+                Some(
+                    json!({"action": "startSyncTaurusAccount"})
+                        .to_string()
+                        .into_bytes(),
+                ),
+                Some(&s.admin_token),
+                lang,
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.error_code()),
+            (StatusCode::BAD_REQUEST, "DBS.280010"),
+            "{}",
+            a.text
+        );
+    }
+    let rec = s
+        .store
+        .instance(&s.project.id, &s.instance.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!rec.sync_enabled);
+    let a = s.admin(Method::GET, &path, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        a.body,
+        json!({"sync_enabled": false, "has_source": false, "last_run": null})
+    );
     for (action, on) in [
-        ("startSyncTaurusAccount", true),
-        ("startSyncTaurusAccount", true),
         ("stopSyncTaurusAccount", false),
         ("stopSyncTaurusAccount", false),
     ] {

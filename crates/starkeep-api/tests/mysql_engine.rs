@@ -738,6 +738,7 @@ async fn a_silent_backend_answers_a_clear_500_in_bounded_time() {
         privilege_map: None,
         pool_max: None,
         timeout_ms: Some(1_000),
+        source: None,
     };
     let record = fx
         .store

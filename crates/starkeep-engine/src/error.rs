@@ -30,6 +30,12 @@ pub enum EngineError {
     /// The database server answered with an error.
     #[error("backend error: {0}")]
     Backend(String),
+    /// Account sync was asked of an instance that names no TaurusDB source.
+    #[error("the instance has no TaurusDB source to sync from")]
+    NoSyncSource,
+    /// The instance's TaurusDB source does not answer (detail for the log).
+    #[error("the TaurusDB source is unreachable: {0}")]
+    SyncSourceUnavailable(String),
     #[error("store failure: {0}")]
     Store(#[from] StoreError),
 }

@@ -203,7 +203,135 @@ impl Instances {
         }
     }
 
-    /// Records the instance's sync switch (the mirroring itself comes with the sync engine).
+    /// The engine of a sync instance (the target) and the engine of its TaurusDB source.
+    pub fn sync_pair(
+        &self,
+        record: InstanceRecord,
+    ) -> Result<(Arc<SqlEngine>, SqlEngine), EngineError> {
+        match record.engine.parse::<EngineKind>() {
+            Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
+            _ => return Err(EngineError::NoSyncSource),
+        }
+        let target = self.sql_engine(record)?;
+        let secrets = self.secrets.as_ref().expect("sql_engine checked the key");
+        let source = target.sync_source(secrets)?;
+        Ok((target, source))
+    }
+
+    /// One pass of the account-sync reconciler: every instance whose switch is on and whose
+    /// lease `holder` gets (or keeps) is reconciled once, and its run recorded. The lease lasts
+    /// `lease` and is renewed while the run goes on; it is kept after the run, so the same
+    /// process goes on reconciling the instance until it stops, and another takes over once the
+    /// lease has expired. Answers the instances reconciled.
+    pub async fn sync_pass(
+        &self,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Vec<InstanceId>, EngineError> {
+        let ttl_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let enabled = self.store.sync_enabled_instances().await?;
+        if enabled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records = self.store.list_instances(None).await?;
+        let mut done = Vec::new();
+        for id in enabled {
+            let Some(record) = records.iter().find(|r| r.id == id).cloned() else {
+                continue;
+            };
+            let now = starkeep_store::now_millis();
+            if !self
+                .store
+                .acquire_sync_lease(&id, holder, now, ttl_ms)
+                .await?
+            {
+                continue;
+            }
+            let started_at = now / 1000;
+            let clock = std::time::Instant::now();
+            let run = async {
+                let (target, source) = self.sync_pair(record)?;
+                target.reconcile_from(&source).await
+            };
+            let renew = async {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let now = starkeep_store::now_millis();
+                    match self
+                        .store
+                        .acquire_sync_lease(&id, holder, now, ttl_ms)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => {
+                            tracing::warn!(instance = %id, error = %e, "could not renew the sync lease")
+                        }
+                    }
+                }
+            };
+            let outcome = tokio::select! {
+                outcome = run => Some(outcome),
+                () = renew => None,
+            };
+            let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let (outcome, report) = match outcome {
+                None => {
+                    tracing::warn!(instance = %id, "sync lease lost to another process; run abandoned");
+                    continue;
+                }
+                Some(Ok(report)) => {
+                    tracing::info!(
+                        instance = %id, created = report.created, updated = report.updated,
+                        dropped = report.dropped, unchanged = report.unchanged,
+                        skipped = report.skipped.len(), conflicts = report.conflicts.len(),
+                        failed = report.failed.len(), writes = report.writes,
+                        "account sync run"
+                    );
+                    (
+                        report.outcome().to_owned(),
+                        serde_json::to_string(&report).expect("report serialises"),
+                    )
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(instance = %id, error = %e, "account sync run failed");
+                    (
+                        "failed".to_owned(),
+                        serde_json::json!({ "error": e.to_string() }).to_string(),
+                    )
+                }
+            };
+            self.store
+                .record_sync_run(
+                    &id,
+                    &starkeep_store::SyncRun {
+                        started_at,
+                        duration_ms,
+                        outcome,
+                        report,
+                    },
+                )
+                .await?;
+            done.push(id);
+        }
+        Ok(done)
+    }
+
+    /// The instance and its last sync run.
+    pub async fn sync_status(
+        &self,
+        project: &ProjectId,
+        id: &InstanceId,
+    ) -> Result<(InstanceRecord, Option<starkeep_store::SyncRun>), EngineError> {
+        let record = self.find(project, id).await?;
+        let run = self.store.last_sync_run(&record.id).await?;
+        Ok((record, run))
+    }
+
+    /// Records the instance's sync switch; the reconciler ([`Instances::sync_pass`]) does the
+    /// mirroring. Starting needs a TaurusDB source that answers
+    /// ([`EngineError::NoSyncSource`], [`EngineError::SyncSourceUnavailable`] otherwise, and
+    /// nothing changes); stopping leaves the mirrored accounts in place.
     pub async fn set_sync(
         &self,
         project: &ProjectId,
@@ -211,6 +339,13 @@ impl Instances {
         enabled: bool,
     ) -> Result<(), EngineError> {
         let record = self.find(project, id).await?;
+        if enabled {
+            let (_, source) = self.sync_pair(record.clone())?;
+            source.ping().await.map_err(|e| match e {
+                EngineError::Store(e) => EngineError::Store(e),
+                other => EngineError::SyncSourceUnavailable(other.to_string()),
+            })?;
+        }
         self.store.set_sync_enabled(&record.id, enabled).await?;
         Ok(())
     }

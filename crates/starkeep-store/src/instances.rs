@@ -128,6 +128,23 @@ impl Store {
         rows.iter().map(instance_from_row).collect()
     }
 
+    /// Replaces an instance's engine settings.
+    pub async fn set_instance_settings(
+        &self,
+        id: &InstanceId,
+        settings: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE instances SET settings = $1 WHERE id = $2")
+            .bind(settings.to_string())
+            .bind(id.as_str())
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("instance {id}")));
+        }
+        Ok(())
+    }
+
     /// Records the instance's sync switch. Setting it to the value it has is harmless.
     pub async fn set_sync_enabled(&self, id: &InstanceId, enabled: bool) -> Result<(), StoreError> {
         let done = sqlx::query(

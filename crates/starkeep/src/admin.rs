@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
 use starkeep_auth::{password, AccessKeyError, AccessKeys, Role};
 use starkeep_domain::ProjectId;
+use starkeep_engine::sql::sync::{connect_source, set_source};
 use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EmbeddedEngine, EngineKind};
 use starkeep_store::{AuditFilter, Project, Store, StoreError};
@@ -251,6 +252,8 @@ pub struct InstanceSpec<'a> {
     pub password_env: Option<&'a str>,
     pub privilege_map: Option<&'a Path>,
     pub timeout: Duration,
+    pub taurus_dsn: Option<&'a str>,
+    pub taurus_password_env: Option<&'a str>,
 }
 
 pub async fn instance_add(
@@ -263,8 +266,8 @@ pub async fn instance_add(
     let kind: EngineKind = spec.engine.parse().map_err(|e: String| anyhow!(e))?;
     let record = match kind {
         EngineKind::Embedded => {
-            if spec.dsn.is_some() {
-                bail!("--dsn is for the mysql and starrocks engines; embedded has no server");
+            if spec.dsn.is_some() || spec.taurus_dsn.is_some() {
+                bail!("--dsn and --taurus-dsn are for the mysql and starrocks engines; embedded has no server");
             }
             if spec.databases.iter().all(|d| d.trim().is_empty()) {
                 bail!("an embedded instance needs at least one database (--databases a,b,c)");
@@ -283,7 +286,20 @@ pub async fn instance_add(
                 None => None,
             };
             let password = read_secret(spec.password_env)?;
-            AddSqlInstance {
+            let secrets = ctx.secret_box().await?;
+            // The source is checked first, so a bad one adds nothing.
+            let source = match spec.taurus_dsn {
+                Some(taurus_dsn) => {
+                    let source_password = read_secret(spec.taurus_password_env)?;
+                    Some(
+                        connect_source(taurus_dsn, &source_password, spec.timeout, &secrets)
+                            .await
+                            .map_err(|e| anyhow!("instance not added: TaurusDB source: {e}"))?,
+                    )
+                }
+                None => None,
+            };
+            let record = AddSqlInstance {
                 project_id: project.id.clone(),
                 name: spec.name.to_owned(),
                 kind,
@@ -292,13 +308,20 @@ pub async fn instance_add(
                 privilege_map,
                 timeout: spec.timeout,
             }
-            .run(&ctx.store, &ctx.secret_box().await?)
+            .run(&ctx.store, &secrets)
             .await
-            .map_err(|e| anyhow!("instance not added: {e}"))?
+            .map_err(|e| anyhow!("instance not added: {e}"))?;
+            match source {
+                Some(source) => set_source(&ctx.store, &record, source).await?,
+                None => record,
+            }
         }
     };
     let mut settings = record.settings.clone();
     if let Some(password) = settings.get_mut("password") {
+        *password = json!("<sealed>");
+    }
+    if let Some(password) = settings.pointer_mut("/source/password") {
         *password = json!("<sealed>");
     }
     print_id(
@@ -309,6 +332,131 @@ pub async fn instance_add(
             "name": record.name, "engine": record.engine, "settings": settings,
         }),
     );
+    Ok(())
+}
+
+pub async fn instance_set_source(
+    config: &StoreConfig,
+    instance: &str,
+    taurus_dsn: &str,
+    password_env: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = ctx
+        .store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .find(|r| r.id.as_str() == instance)
+        .ok_or_else(|| anyhow!("no instance {instance:?} (see `starkeep instance list`)"))?;
+    match record.engine.parse::<EngineKind>() {
+        Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
+        _ => bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source"),
+    }
+    let password = read_secret(password_env)?;
+    let secrets = ctx.secret_box().await?;
+    let source = connect_source(taurus_dsn, &password, timeout, &secrets)
+        .await
+        .map_err(|e| anyhow!("source not set: {e}"))?;
+    set_source(&ctx.store, &record, source).await?;
+    println!("{}", record.id);
+    Ok(())
+}
+
+pub async fn sync_status(
+    config: &StoreConfig,
+    instance: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let records: Vec<_> = ctx
+        .store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .filter(|r| instance.is_none_or(|id| r.id.as_str() == id))
+        .filter(|r| instance.is_some() || r.engine != EngineKind::Embedded.as_str())
+        .collect();
+    if let (Some(id), true) = (instance, records.is_empty()) {
+        bail!("no instance {id:?} (see `starkeep instance list`)");
+    }
+    let mut rows = Vec::new();
+    for record in &records {
+        let run = ctx.store.last_sync_run(&record.id).await?;
+        let has_source = record.settings.get("source").is_some();
+        let last_run = run.map(|run| {
+            json!({
+                "started_at": run.started_at, "duration_ms": run.duration_ms,
+                "outcome": run.outcome,
+                "report": serde_json::from_str::<serde_json::Value>(&run.report)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        });
+        rows.push(json!({
+            "instance_id": record.id.as_str(), "sync_enabled": record.sync_enabled,
+            "has_source": has_source, "last_run": last_run,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    for row in rows {
+        println!(
+            "{}  sync {}  source {}",
+            row["instance_id"].as_str().unwrap_or(""),
+            if row["sync_enabled"] == true {
+                "on"
+            } else {
+                "off"
+            },
+            if row["has_source"] == true {
+                "set"
+            } else {
+                "none"
+            },
+        );
+        let run = &row["last_run"];
+        if run.is_null() {
+            println!("  no run yet");
+            continue;
+        }
+        let report = &run["report"];
+        println!(
+            "  last run at {} ({} ms): {}",
+            time::OffsetDateTime::from_unix_timestamp(run["started_at"].as_i64().unwrap_or(0))
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            run["duration_ms"],
+            run["outcome"].as_str().unwrap_or("")
+        );
+        if let Some(error) = report.get("error") {
+            println!("  error: {}", error.as_str().unwrap_or(""));
+            continue;
+        }
+        println!(
+            "  created {} updated {} dropped {} unchanged {} writes {}",
+            report["created"],
+            report["updated"],
+            report["dropped"],
+            report["unchanged"],
+            report["writes"]
+        );
+        for (what, key) in [
+            ("skipped", "skipped"),
+            ("conflict", "conflicts"),
+            ("failed", "failed"),
+        ] {
+            for entry in report[key].as_array().into_iter().flatten() {
+                println!(
+                    "  {what} {}: {}",
+                    entry["name"].as_str().unwrap_or(""),
+                    entry["reason"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -81,6 +81,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Account sync.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Show, per SQL instance, the sync switch and the last reconcile: time, duration, outcome,
+    /// counts, and the reasons for skipped and conflicting accounts.
+    Status {
+        /// Only this instance (id).
+        #[arg(long)]
+        instance: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +142,9 @@ pub struct ServeArgs {
     /// caller gets one try per interval).
     #[arg(long, env = "STARKEEP_AUTH_FAILURE_INTERVAL", default_value_t = 3)]
     pub auth_failure_interval_secs: u64,
+    /// How often account sync reconciles each instance whose switch is on, in seconds.
+    #[arg(long, env = "STARKEEP_SYNC_INTERVAL", default_value_t = 30)]
+    pub sync_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,8 +288,31 @@ pub enum InstanceCommand {
         /// Longest time one operation on the database server may take, in seconds.
         #[arg(long, default_value_t = 5)]
         timeout_secs: u64,
+        /// Account sync: the TaurusDB source whose accounts this instance mirrors,
+        /// `mysql://ADMIN@HOST:PORT`. Its password is read from stdin (after the admin password)
+        /// or from the variable named by --taurus-password-env, and stored encrypted.
+        #[arg(long)]
+        taurus_dsn: Option<String>,
+        /// Read the TaurusDB source password from this environment variable instead of stdin.
+        #[arg(long)]
+        taurus_password_env: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Name (or replace) the TaurusDB source of a mysql or starrocks instance, for account sync.
+    /// The source must answer and let its admin read accounts; nothing changes otherwise.
+    SetSource {
+        /// The instance id.
+        #[arg(long)]
+        instance: String,
+        /// `mysql://ADMIN@HOST:PORT`; the password from stdin or --taurus-password-env.
+        #[arg(long)]
+        taurus_dsn: String,
+        #[arg(long)]
+        taurus_password_env: Option<String>,
+        /// Longest time the check may take, in seconds.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
     },
     /// List instances.
     List {
@@ -337,6 +379,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             password_env,
             privilege_map,
             timeout_secs,
+            taurus_dsn,
+            taurus_password_env,
             json,
         }) => {
             let spec = admin::InstanceSpec {
@@ -348,8 +392,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 password_env: password_env.as_deref(),
                 privilege_map: privilege_map.as_deref(),
                 timeout: Duration::from_secs(timeout_secs.max(1)),
+                taurus_dsn: taurus_dsn.as_deref(),
+                taurus_password_env: taurus_password_env.as_deref(),
             };
             admin::instance_add(config, spec, json).await
+        }
+        Command::Instance(InstanceCommand::SetSource {
+            instance,
+            taurus_dsn,
+            taurus_password_env,
+            timeout_secs,
+        }) => {
+            admin::instance_set_source(
+                config,
+                &instance,
+                &taurus_dsn,
+                taurus_password_env.as_deref(),
+                Duration::from_secs(timeout_secs.max(1)),
+            )
+            .await
+        }
+        Command::Sync(SyncCommand::Status { instance, json }) => {
+            admin::sync_status(config, instance.as_deref(), json).await
         }
         Command::Audit {
             project,

@@ -68,6 +68,10 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         instances.clone(),
         Duration::from_secs(args.repair_interval_secs.max(1)),
     ));
+    tokio::spawn(sync_loop(
+        instances.clone(),
+        Duration::from_secs(args.sync_interval_secs.max(1)),
+    ));
     let app = router(
         AppState::assemble(ctx.store.clone(), iam, instances, auth),
         limits,
@@ -203,6 +207,24 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The account-sync reconciler: now and every `interval`, every instance whose switch is on is
+/// reconciled by the one process holding its lease (twice the interval, renewed during a run).
+async fn sync_loop(instances: Instances, interval: Duration) {
+    let holder = format!(
+        "starkeep-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = instances.sync_pass(&holder, interval * 2).await {
+            tracing::warn!(error = %e, "account sync pass failed");
+        }
+    }
 }
 
 /// Drops what unfinished account creates left behind, now and every `interval`. A create counts

@@ -30,6 +30,26 @@ pub struct RawGrants {
     pub foreign: bool,
 }
 
+/// One account row with its stored credential, as account sync reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthRow {
+    pub user: String,
+    pub host: String,
+    pub plugin: String,
+    /// The stored hash: never logged.
+    pub auth_string: String,
+}
+
+impl std::fmt::Debug for AuthRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRow")
+            .field("user", &self.user)
+            .field("host", &self.host)
+            .field("plugin", &self.plugin)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The statements and read-back of one engine family.
 #[async_trait]
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
@@ -107,4 +127,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether `'<name>'@'%'` is locked (an unfinished create), where locks exist.
     async fn is_locked(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error>;
+
+    /// Every user account (all hosts, no roles) with its plugin and stored hash; `None` where
+    /// the engine does not show stored hashes.
+    async fn auth_rows(&self, conn: &mut Conn) -> Result<Option<Vec<AuthRow>>, mysql_async::Error> {
+        let _ = conn;
+        Ok(None)
+    }
 }

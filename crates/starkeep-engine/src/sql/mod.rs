@@ -19,6 +19,7 @@ pub mod mysql;
 mod quote;
 mod registration;
 pub mod starrocks;
+pub mod sync;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -75,6 +76,10 @@ pub struct SqlSettings {
     pub pool_max: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Account sync: the TaurusDB (MySQL-family) server whose accounts this instance mirrors,
+    /// reached the same way (its admin password sealed too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<SqlSettings>>,
 }
 
 impl fmt::Debug for SqlSettings {
@@ -171,6 +176,17 @@ impl SqlEngine {
             .map_err(|e: String| corrupt(&instance, e))?;
         let settings: SqlSettings =
             serde_json::from_value(instance.settings.clone()).map_err(|e| corrupt(&instance, e))?;
+        Self::from_settings(store, instance, kind, settings, secrets)
+    }
+
+    /// The engine of a server reached as `settings` say, on behalf of `instance`.
+    fn from_settings(
+        store: Store,
+        instance: InstanceRecord,
+        kind: EngineKind,
+        settings: SqlSettings,
+        secrets: &SecretBox,
+    ) -> Result<Self, EngineError> {
         let dialect = dialect_for(kind, settings.flavor.as_deref())
             .ok_or_else(|| corrupt(&instance, "not a SQL engine"))?;
         let map = match &settings.privilege_map {
@@ -377,26 +393,29 @@ impl SqlEngine {
         name: &str,
         current: &BTreeMap<Scope, GrantSet>,
         desired: &BTreeMap<Scope, GrantSet>,
-    ) -> Result<(), mysql_async::Error> {
+    ) -> Result<u64, mysql_async::Error> {
+        let mut issued = 0;
         let empty = GrantSet::new();
         for (scope, want) in desired {
             let have = current.get(scope).unwrap_or(&empty);
             let missing: GrantSet = want.difference(have).cloned().collect();
             for statement in self.dialect.grant(name, scope, &missing) {
                 conn.query_drop(statement).await?;
+                issued += 1;
             }
         }
         for (scope, have) in current {
             let want = desired.get(scope).unwrap_or(&empty);
             let surplus: GrantSet = have.difference(want).cloned().collect();
             for statement in self.dialect.revoke(name, scope, &surplus) {
+                issued += 1;
                 match conn.query_drop(statement).await {
                     Err(mysql_async::Error::Server(e)) if e.code == ER_NONEXISTING_GRANT => {}
                     other => other?,
                 }
             }
         }
-        Ok(())
+        Ok(issued)
     }
 
     async fn create_steps(

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use starkeep_domain::NativePasswordHash;
 
-use super::dialect::{Dialect, RawGrants, Scope};
+use super::dialect::{AuthRow, Dialect, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, MapFlavor, PrivilegeMap};
 use super::quote;
 use crate::EngineKind;
@@ -320,6 +320,26 @@ impl Dialect for MysqlDialect {
             .query_first(format!("SHOW CREATE USER {}", Self::me(name)))
             .await?;
         Ok(text.is_some_and(|t| t.to_ascii_uppercase().contains("ACCOUNT LOCK")))
+    }
+
+    async fn auth_rows(&self, conn: &mut Conn) -> Result<Option<Vec<AuthRow>>, mysql_async::Error> {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = conn
+            .query(format!(
+                "SELECT u.User, u.Host, u.plugin, u.authentication_string \
+                 FROM mysql.user u WHERE {}",
+                self.users_filter()
+            ))
+            .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|(user, host, plugin, auth_string)| AuthRow {
+                    user,
+                    host,
+                    plugin: plugin.unwrap_or_default(),
+                    auth_string: auth_string.unwrap_or_default(),
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -115,7 +115,7 @@ pub enum RegistrationError {
     Store(#[from] StoreError),
 }
 
-fn server_detail(e: &mysql_async::Error) -> String {
+pub(crate) fn server_detail(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("server error {}: {}", s.code, s.message),
         other => other.to_string(),
@@ -233,6 +233,7 @@ impl AddSqlInstance {
             privilege_map: self.privilege_map.as_ref().map(|_| map.to_toml()),
             pool_max: None,
             timeout_ms: Some(u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX)),
+            source: None,
         };
         let record = store
             .create_instance(

@@ -1,0 +1,423 @@
+//! Account sync against real servers: naming an instance's TaurusDB source, reading accounts
+//! with their stored hashes on either side, and applying a [`Plan`] at the target.
+//!
+//! The decision itself is `starkeep-sync`'s pure [`plan`]; the loop that runs a reconcile for
+//! every instance whose switch is on (leases, intervals, run records) lives in the `starkeep`
+//! binary. Passwords travel as their `mysql_native_password` hash, read from the source and
+//! written with `IDENTIFIED ... AS '<hash>'`; the plain text is never known.
+//!
+//! Ownership is remembered in the store: a name is marked pending before its `CREATE USER` and
+//! owned once the account is there, so a reconcile cut short (a killed process) leaves a name
+//! the next run recognises as its own and finishes; an account starkeep did not make is never
+//! changed or dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use serde::Serialize;
+use starkeep_auth::SecretBox;
+use starkeep_domain::NativePasswordHash;
+use starkeep_store::{InstanceRecord, Store};
+use starkeep_sync::{plan, Action, MirrorAccount, Plan};
+use zeroize::Zeroizing;
+
+use super::dialect::RawGrants;
+use super::registration::{server_detail, ConnectionTarget, RegistrationError};
+use super::{
+    backend_error, dialect_for, pool_for, SqlEngine, SqlSettings, DEFAULT_TIMEOUT, ER_CANNOT_USER,
+};
+use crate::{EngineError, EngineKind};
+
+/// How many accounts one grants query reads.
+const GRANTS_CHUNK: usize = 500;
+
+/// Checks that a TaurusDB source answers and lets its admin read accounts, and answers the
+/// settings to keep (the password sealed with `secrets`).
+pub async fn connect_source(
+    dsn: &str,
+    password: &Zeroizing<String>,
+    timeout: Duration,
+    secrets: &SecretBox,
+) -> Result<SqlSettings, RegistrationError> {
+    let target = ConnectionTarget::parse(dsn, 3306)?;
+    let shown = format!("{}@{}:{}", target.user, target.host, target.port);
+    let pool = pool_for(&target, password, 1);
+    let connect_error = |detail: String| RegistrationError::Connect {
+        target: shown.clone(),
+        detail,
+    };
+    let checked = tokio::time::timeout(timeout, async {
+        let mut conn = pool
+            .get_conn()
+            .await
+            .map_err(|e| connect_error(server_detail(&e)))?;
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(|e| connect_error(server_detail(&e)))?;
+        let flavor = super::mysql::MysqlFlavor::from_version(version.as_deref().unwrap_or(""));
+        let dialect =
+            dialect_for(EngineKind::Mysql, Some(flavor.as_str())).expect("mysql is a SQL engine");
+        dialect
+            .auth_rows(&mut conn)
+            .await
+            .map_err(|e| RegistrationError::Privilege {
+                user: target.user.clone(),
+                what: "read accounts (SELECT on mysql.user)",
+                detail: server_detail(&e),
+            })?;
+        Ok::<_, RegistrationError>(flavor)
+    })
+    .await
+    .map_err(|_| connect_error(format!("no answer within {timeout:?}")))?;
+    pool.disconnect().await.ok();
+    let flavor = checked?;
+    Ok(SqlSettings {
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: secrets.seal(password.as_bytes()),
+        flavor: Some(flavor.as_str().to_owned()),
+        privilege_map: None,
+        pool_max: Some(2),
+        timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+        source: None,
+    })
+}
+
+/// Names `source` as the TaurusDB source of the SQL instance `record` (replacing any).
+pub async fn set_source(
+    store: &Store,
+    record: &InstanceRecord,
+    source: SqlSettings,
+) -> Result<InstanceRecord, EngineError> {
+    let mut settings: SqlSettings =
+        serde_json::from_value(record.settings.clone()).map_err(|e| super::corrupt(record, e))?;
+    settings.source = Some(Box::new(source));
+    let value = serde_json::to_value(&settings).expect("settings serialise");
+    store.set_instance_settings(&record.id, &value).await?;
+    let mut updated = record.clone();
+    updated.settings = value;
+    Ok(updated)
+}
+
+/// An account that was not mirrored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountReason {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What one reconcile did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub created: u64,
+    pub updated: u64,
+    pub dropped: u64,
+    pub unchanged: u64,
+    /// Write statements issued at the target (zero when nothing changed at the source).
+    pub writes: u64,
+    pub skipped: Vec<AccountReason>,
+    /// Source accounts whose name is taken at the target by an account starkeep did not make.
+    pub conflicts: Vec<AccountReason>,
+    /// Accounts whose writes failed this time (the next run tries again).
+    pub failed: Vec<AccountReason>,
+}
+
+impl SyncReport {
+    /// `ok` when every planned write went through, `partial` otherwise.
+    pub fn outcome(&self) -> &'static str {
+        if self.failed.is_empty() {
+            "ok"
+        } else {
+            "partial"
+        }
+    }
+}
+
+/// One side's accounts, as the plan and the applier need them.
+struct Side {
+    accounts: Vec<MirrorAccount>,
+    grants: BTreeMap<String, RawGrants>,
+}
+
+impl SqlEngine {
+    /// The engine of this instance's TaurusDB source, or [`EngineError::NoSyncSource`].
+    pub fn sync_source(&self, secrets: &SecretBox) -> Result<SqlEngine, EngineError> {
+        let settings: SqlSettings = serde_json::from_value(self.instance.settings.clone())
+            .map_err(|e| super::corrupt(&self.instance, e))?;
+        let Some(source) = settings.source else {
+            return Err(EngineError::NoSyncSource);
+        };
+        SqlEngine::from_settings(
+            self.store.clone(),
+            self.instance.clone(),
+            EngineKind::Mysql,
+            *source,
+            secrets,
+        )
+    }
+
+    /// Checks that the server answers to its admin account (the source check of a start).
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        self.bounded(async {
+            let mut conn = self.conn().await?;
+            conn.query_drop("SELECT 1").await.map_err(backend_error)
+        })
+        .await
+    }
+
+    /// Every account of this server with its hash and what its grants stand for. Only the
+    /// `'%'` rows carry grants (the rows starkeep manages); other host rows are read for the
+    /// plan's choice of row.
+    async fn read_side(&self, percent_only: bool) -> Result<Side, EngineError> {
+        let timeout = self.timeout.max(DEFAULT_TIMEOUT) * 12;
+        let read = async {
+            let mut conn = self.conn().await?;
+            let rows = self
+                .dialect
+                .auth_rows(&mut conn)
+                .await
+                .map_err(backend_error)?
+                .ok_or_else(|| {
+                    EngineError::EngineNotAvailable(format!(
+                        "account sync with {} (its stored password hashes cannot be read)",
+                        self.dialect.kind()
+                    ))
+                })?;
+            let rows: Vec<_> = rows
+                .into_iter()
+                .filter(|r| !percent_only || r.host == "%")
+                .collect();
+            let names: Vec<String> = rows
+                .iter()
+                .map(|r| r.user.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut grants = BTreeMap::new();
+            for chunk in names.chunks(GRANTS_CHUNK) {
+                grants.extend(
+                    self.dialect
+                        .grants(&mut conn, chunk, &self.map)
+                        .await
+                        .map_err(backend_error)?,
+                );
+            }
+            let accounts = rows
+                .into_iter()
+                .map(|row| {
+                    let raw = grants.get(&row.user).cloned().unwrap_or_default();
+                    let summary = self.summarize(row.user.clone(), &raw);
+                    MirrorAccount {
+                        system: summary.system || row.user.is_empty(),
+                        name: row.user,
+                        host: row.host,
+                        plugin: row.plugin,
+                        auth_string: row.auth_string,
+                        privileges: summary.privileges,
+                        databases: summary.databases,
+                    }
+                })
+                .collect();
+            Ok(Side { accounts, grants })
+        };
+        match tokio::time::timeout(timeout, read).await {
+            Ok(result) => result,
+            Err(_) => Err(EngineError::BackendUnavailable(format!(
+                "reading the accounts of instance {} took longer than {timeout:?}",
+                self.instance.id
+            ))),
+        }
+    }
+
+    /// One reconcile of this (target) instance from `source`: read both, plan, apply. A failure
+    /// to read either side fails the run; a failed write fails only its account.
+    pub async fn reconcile_from(&self, source: &SqlEngine) -> Result<SyncReport, EngineError> {
+        let source_side = source.read_side(false).await?;
+        let target_side = self.read_side(true).await?;
+        let databases = self
+            .bounded(async {
+                let mut conn = self.conn().await?;
+                self.dialect
+                    .databases(&mut conn)
+                    .await
+                    .map_err(backend_error)
+            })
+            .await?;
+        let owned = self.store.owned_accounts(&self.instance.id).await?;
+        let decided: Plan = plan(
+            &source_side.accounts,
+            &target_side.accounts,
+            &owned,
+            &databases,
+        );
+        let mut report = SyncReport {
+            unchanged: decided.unchanged as u64,
+            skipped: decided
+                .skipped
+                .iter()
+                .map(|(name, reason)| AccountReason {
+                    name: name.clone(),
+                    reason: reason.to_string(),
+                })
+                .collect(),
+            conflicts: decided
+                .conflicts
+                .iter()
+                .map(|name| AccountReason {
+                    name: name.clone(),
+                    reason:
+                        "an account of the same name exists at the target and was not made by sync"
+                            .into(),
+                })
+                .collect(),
+            ..SyncReport::default()
+        };
+        for name in &decided.forget {
+            self.store.forget_owned(&self.instance.id, name).await?;
+        }
+        let mut updated = BTreeSet::new();
+        for action in &decided.actions {
+            let name = action.name().to_owned();
+            let started = Instant::now();
+            match self.apply(action, &target_side.grants, &mut report).await {
+                Ok(()) => match action {
+                    Action::Create { .. } => report.created += 1,
+                    Action::Drop { .. } => report.dropped += 1,
+                    Action::SetPassword { .. } | Action::SetPrivileges { .. } => {
+                        updated.insert(name);
+                    }
+                },
+                Err(EngineError::AccountExists(_)) => report.conflicts.push(AccountReason {
+                    name,
+                    reason: "made at the target by someone else while sync was creating it".into(),
+                }),
+                Err(e) => {
+                    tracing::warn!(
+                        instance = %self.instance.id, account = %name, error = %e,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "sync could not apply a change; the next run tries again"
+                    );
+                    report.failed.push(AccountReason {
+                        name,
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        report.updated = updated.len() as u64;
+        Ok(report)
+    }
+
+    /// Carries out one action at the target, counting the write statements it issues.
+    async fn apply(
+        &self,
+        action: &Action,
+        current: &BTreeMap<String, RawGrants>,
+        report: &mut SyncReport,
+    ) -> Result<(), EngineError> {
+        let name = action.name();
+        if self.is_system(name) {
+            return Err(EngineError::SystemAccount(name.to_owned()));
+        }
+        let id = &self.instance.id;
+        let _guard = self.account_lock(name).await;
+        match action {
+            Action::Create {
+                auth_string,
+                privileges,
+                databases,
+                ..
+            } => {
+                let hash = parse_hash(name, auth_string)?;
+                self.store.mark_owned(id, name, false).await?;
+                let created = self
+                    .bounded(async {
+                        let mut conn = self.conn().await?;
+                        let desired = self
+                            .desired_scopes(&mut conn, databases, *privileges)
+                            .await?;
+                        match conn
+                            .query_drop(self.dialect.create_user(name, &hash, false))
+                            .await
+                        {
+                            Ok(()) => report.writes += 1,
+                            Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                                return Ok(false)
+                            }
+                            Err(e) => return Err(backend_error(e)),
+                        }
+                        self.store.mark_owned(id, name, true).await?;
+                        report.writes += self
+                            .converge(&mut conn, name, &BTreeMap::new(), &desired)
+                            .await
+                            .map_err(backend_error)?;
+                        Ok(true)
+                    })
+                    .await?;
+                if !created {
+                    // Someone else's account: never ours.
+                    self.store.forget_owned(id, name).await?;
+                    return Err(EngineError::AccountExists(name.to_owned()));
+                }
+                Ok(())
+            }
+            Action::SetPassword { auth_string, .. } => {
+                let hash = parse_hash(name, auth_string)?;
+                self.bounded(async {
+                    let mut conn = self.conn().await?;
+                    conn.query_drop(self.dialect.set_password(name, &hash))
+                        .await
+                        .map_err(backend_error)?;
+                    report.writes += 1;
+                    Ok(())
+                })
+                .await
+            }
+            Action::SetPrivileges {
+                privileges,
+                databases,
+                ..
+            } => {
+                self.bounded(async {
+                    let mut conn = self.conn().await?;
+                    let desired = self
+                        .desired_scopes(&mut conn, databases, *privileges)
+                        .await?;
+                    let empty = RawGrants::default();
+                    let have = current.get(name).unwrap_or(&empty);
+                    report.writes += self
+                        .converge(&mut conn, name, &have.scopes, &desired)
+                        .await
+                        .map_err(backend_error)?;
+                    Ok(())
+                })
+                .await
+            }
+            Action::Drop { .. } => {
+                self.bounded(async {
+                    let mut conn = self.conn().await?;
+                    match conn.query_drop(self.dialect.drop_user(name)).await {
+                        Ok(()) => report.writes += 1,
+                        Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {}
+                        Err(e) => return Err(backend_error(e)),
+                    }
+                    Ok(())
+                })
+                .await?;
+                self.store.forget_owned(id, name).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn parse_hash(name: &str, auth_string: &str) -> Result<NativePasswordHash, EngineError> {
+    NativePasswordHash::parse(auth_string).ok_or_else(|| {
+        EngineError::Backend(format!(
+            "the source hash of {name} is not a mysql_native_password hash"
+        ))
+    })
+}
