@@ -1,0 +1,169 @@
+//! `starkeep-bench`: the command line of the benchmark suite and the soak.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use starkeep_bench::report::Verdict;
+use starkeep_bench::scenarios::{self, Settings};
+use starkeep_bench::soak::{self, SoakSpec};
+use starkeep_bench::{chart, server};
+
+/// starkeep's benchmarks: every figure next to its reference from the same run.
+#[derive(Debug, Parser)]
+#[command(name = "starkeep-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every scenario of issue 8 and write latest.json, latest.md and latest.png.
+    All {
+        /// The short form for everyday use (under two minutes).
+        #[arg(long)]
+        quick: bool,
+        #[command(flatten)]
+        common: Common,
+        /// The MariaDB of scenario 2.
+        #[arg(
+            long,
+            env = "STARKEEP_BENCH_MYSQL",
+            default_value = "mysql://root@127.0.0.1:3306"
+        )]
+        mysql_url: String,
+    },
+    /// Mixed account traffic against an embedded starkeep for a bounded time (issue 7).
+    Soak {
+        /// How long: `300s`, `5m`, or seconds.
+        #[arg(long, default_value = "300s", value_parser = parse_duration)]
+        duration: Duration,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// Where results go.
+    #[arg(long, default_value_os_t = default_out())]
+    out: PathBuf,
+    /// The starkeep binary to measure (default: built next to this one).
+    #[arg(long)]
+    starkeep_bin: Option<PathBuf>,
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/results"))
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => raw.split_at(i),
+        None => (raw, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {raw}"))?;
+    match unit {
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("not a duration: {raw} (use 300s, 5m or 1h)")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command_line = std::iter::once("starkeep-bench".to_owned())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command {
+        Command::All {
+            quick,
+            common,
+            mysql_url,
+        } => {
+            let settings = Settings {
+                quick,
+                starkeep_bin: server::locate_binary(common.starkeep_bin.as_deref())?,
+                mysql_url,
+                command: command_line,
+            };
+            let report = runtime.block_on(scenarios::run_all(&settings))?;
+            std::fs::create_dir_all(&common.out)
+                .with_context(|| format!("creating {}", common.out.display()))?;
+            let out = common.out.canonicalize()?;
+            report.write_json(&out.join("latest.json"))?;
+            report.write_markdown(&out.join("latest.md"), "latest.png")?;
+            chart::draw(&report, &out.join("latest.png"))?;
+            println!("\nTargets:");
+            for (s, t) in report.targets() {
+                println!(
+                    "  [{:>7}] {}. {}: {} — {}",
+                    t.verdict.as_str(),
+                    s.id,
+                    s.title,
+                    t.target,
+                    t.figure
+                );
+            }
+            let missed = report
+                .targets()
+                .filter(|(_, t)| t.verdict == Verdict::NotMet)
+                .count();
+            println!(
+                "\n{missed} target(s) not met. Results in {} (latest.json, latest.md, latest.png); \
+                 {:.0} s in all.",
+                out.display(),
+                report.elapsed_s
+            );
+        }
+        Command::Soak {
+            duration,
+            concurrency,
+            common,
+        } => {
+            let binary = server::locate_binary(common.starkeep_bin.as_deref())?;
+            let spec = SoakSpec {
+                duration,
+                concurrency,
+                progress: true,
+            };
+            let report = runtime.block_on(soak::run(&binary, &spec))?;
+            std::fs::create_dir_all(&common.out)?;
+            let path = common.out.canonicalize()?.join("soak.json");
+            std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+            println!("{}", report.summary());
+            for e in &report.error_samples {
+                println!("  error: {e}");
+            }
+            println!("Written to {}", path.display());
+            if report.errors > 0 || report.leftover_accounts > 0 || report.panicked {
+                anyhow::bail!("the soak saw errors");
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("300s"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("20"), Ok(Duration::from_secs(20)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+}
