@@ -421,3 +421,47 @@ fn parse_hash(name: &str, auth_string: &str) -> Result<NativePasswordHash, Engin
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::dialect::AuthRow;
+
+    #[test]
+    fn settings_written_before_sync_still_read_and_a_source_round_trips() {
+        let old = serde_json::json!({
+            "host": "127.0.0.1", "port": 3306, "user": "root", "password": "v1:sealed",
+            "flavor": "mariadb"
+        });
+        let settings: SqlSettings = serde_json::from_value(old.clone()).unwrap();
+        assert!(settings.source.is_none());
+        assert_eq!(serde_json::to_value(&settings).unwrap(), old);
+        let mut with_source = settings.clone();
+        with_source.source = Some(Box::new(settings));
+        let text = serde_json::to_value(&with_source).unwrap();
+        assert_eq!(text["source"]["host"], "127.0.0.1");
+        let back: SqlSettings = serde_json::from_value(text).unwrap();
+        assert!(back == with_source);
+    }
+
+    #[test]
+    fn hashes_stay_out_of_debug_output() {
+        let row = AuthRow {
+            user: "app".into(),
+            host: "%".into(),
+            plugin: "mysql_native_password".into(),
+            auth_string: NativePasswordHash::of("Pw_secret1").as_str().into(),
+        };
+        let shown = format!("{row:?}");
+        assert!(shown.contains("app") && !shown.contains(&row.auth_string));
+        let report = SyncReport {
+            failed: vec![AccountReason {
+                name: "x".into(),
+                reason: "r".into(),
+            }],
+            ..SyncReport::default()
+        };
+        assert_eq!(report.outcome(), "partial");
+        assert_eq!(SyncReport::default().outcome(), "ok");
+    }
+}
