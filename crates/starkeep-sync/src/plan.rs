@@ -202,6 +202,9 @@ fn mirrorable<'a>(
     rows: &[&'a MirrorAccount],
     target_databases: &[String],
 ) -> Result<&'a MirrorAccount, SkipReason> {
+    if rows.iter().any(|a| a.system) {
+        return Err(SkipReason::System);
+    }
     let account = match rows {
         [one] => *one,
         many => match many.iter().find(|a| a.host == "%") {
@@ -213,9 +216,6 @@ fn mirrorable<'a>(
             }
         },
     };
-    if account.system {
-        return Err(SkipReason::System);
-    }
     if account.plugin != NATIVE_PLUGIN {
         return Err(SkipReason::Plugin(account.plugin.clone()));
     }
@@ -338,8 +338,12 @@ mod tests {
         let mut sha2 = acct("sha2_user", "Pw_sha2_1", Dml::ReadWrite, &["orders"]);
         sha2.plugin = "caching_sha2_password".into();
         sha2.auth_string = "$A$005$opaque".into();
+        // A system account with several host rows is skipped as a system account.
         let mut sys = acct("root", "Pw_root_1", Dml::ReadWrite, &["*"]);
         sys.system = true;
+        sys.host = "localhost".into();
+        let mut sys_loopback = sys.clone();
+        sys_loopback.host = "127.0.0.1".into();
         let mut no_hash = acct("no_hash", "Pw_nohash", Dml::ReadWrite, &["orders"]);
         no_hash.auth_string = String::new();
         let lacking = acct(
@@ -353,7 +357,7 @@ mod tests {
         let mut h2 = h1.clone();
         h2.host = "10.0.0.2".into();
         let fine = acct("fine", "Pw_fine_1", Dml::ReadWrite, &["orders"]);
-        let source = vec![sha2, sys, no_hash, lacking, h1, h2, fine];
+        let source = vec![sha2, sys, sys_loopback, no_hash, lacking, h1, h2, fine];
         let p = plan(&source, &[], &owned(&[]), &target_dbs());
         assert_eq!(p.actions.len(), 1, "one bad account never stops the others");
         assert_eq!(p.actions[0].name(), "fine");
