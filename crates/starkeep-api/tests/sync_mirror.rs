@@ -156,6 +156,26 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
                 "CREATE USER '{}'@'%' IDENTIFIED BY 'Src-clash-1'",
                 name("clash")
             ),
+            // Server-wide: data privileges only (mirrored onto all databases), and with
+            // administrative ones (skipped).
+            format!(
+                "CREATE USER '{}'@'%' IDENTIFIED BY 'Src-wide-1'",
+                name("wide")
+            ),
+            format!("GRANT SELECT ON *.* TO '{}'@'%'", name("wide")),
+            format!(
+                "CREATE USER '{}'@'%' IDENTIFIED BY 'Src-ops-11'",
+                name("ops")
+            ),
+            format!("GRANT SELECT, PROCESS ON *.* TO '{}'@'%'", name("ops")),
+            format!(
+                "CREATE USER '{}'@'%' IDENTIFIED BY 'Src-grant-1'",
+                name("granter")
+            ),
+            format!(
+                "GRANT USAGE ON *.* TO '{}'@'%' WITH GRANT OPTION",
+                name("granter")
+            ),
         ],
     )
     .await;
@@ -203,17 +223,24 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     // First run: the mirrorable accounts are made; the others are reported.
     let before_first = source_fingerprint(&mut source_root).await;
     let first = target.reconcile_from(&source_engine).await.unwrap();
-    assert!(first.created >= 2, "{first:?}");
+    assert!(first.created >= 3, "{first:?}");
     assert!(first.failed.is_empty(), "{:?}", first.failed);
-    assert!(target_hash(&mut target_root, &name("app")).await.is_some());
-    assert!(target_hash(&mut target_root, &name("ro")).await.is_some());
+    for user in ["app", "ro", "wide"] {
+        assert!(target_hash(&mut target_root, &name(user)).await.is_some());
+    }
     assert_eq!(ours(&first.conflicts), [name("clash")]);
     assert_eq!(
         ours(&first.skipped),
-        [name("nopw"), name("sock")],
+        [name("granter"), name("nopw"), name("ops"), name("sock")],
         "{:?}",
         first.skipped
     );
+    assert!(reason_of(&first, &name("ops"))
+        .unwrap()
+        .contains("administrative privileges held server-wide (PROCESS)"));
+    assert!(reason_of(&first, &name("granter"))
+        .unwrap()
+        .contains("GRANT OPTION"));
     assert!(reason_of(&first, &name("nopw"))
         .unwrap()
         .contains("no well-formed mysql_native_password hash"));
@@ -248,7 +275,36 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         .await
         .is_err());
     assert!(connect(port, &name("nopw"), "").await.is_err());
-    drop((app, ro));
+    // Server-wide SELECT at the source: read-only on every database at the target, granted as
+    // the mysql dialect grants "*" (`%`.* and its guard rows), never ON *.*.
+    let mut wide = connect(port, &name("wide"), "Src-wide-1").await.unwrap();
+    for db in [&db_a, &db_b] {
+        wide.query_drop(format!("SELECT * FROM `{db}`.t"))
+            .await
+            .unwrap();
+    }
+    assert!(wide
+        .query_drop(format!("INSERT INTO `{db_a}`.t VALUES (4)"))
+        .await
+        .is_err());
+    let wide_rows: Vec<String> = target_root
+        .query(format!(
+            "SELECT Db FROM mysql.db WHERE User = '{}' AND Select_priv = 'Y'",
+            name("wide")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(wide_rows, ["%"]);
+    let wide_global: Vec<String> = target_root
+        .query(format!(
+            "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES \
+             WHERE GRANTEE = CONCAT(QUOTE('{}'), '@', QUOTE('%'))",
+            name("wide")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(wide_global, ["USAGE"]);
+    drop((app, ro, wide));
 
     // Nothing changed at the source: no write at all.
     let idle = unchanged_source_run(&target, &source_engine, &mut source_root, before_first).await;

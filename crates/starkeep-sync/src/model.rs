@@ -19,6 +19,11 @@ pub struct MirrorAccount {
     pub databases: DatabaseSelection,
     /// A built-in or reserved account, never mirrored.
     pub system: bool,
+    /// Administrative privileges held server-wide (anything the privilege map has no group for:
+    /// `SUPER`, `CREATE USER`, `GRANT OPTION`, `FILE`, `PROCESS`...): such an account is never
+    /// mirrored. Server-wide data privileges are not here; they are in `privileges` on
+    /// [`DatabaseSelection::All`].
+    pub admin_privileges: Vec<String>,
 }
 
 impl std::fmt::Debug for MirrorAccount {
@@ -30,6 +35,7 @@ impl std::fmt::Debug for MirrorAccount {
             .field("privileges", &self.privileges)
             .field("databases", &self.databases)
             .field("system", &self.system)
+            .field("admin_privileges", &self.admin_privileges)
             .finish_non_exhaustive()
     }
 }

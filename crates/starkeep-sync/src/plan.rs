@@ -1,11 +1,12 @@
 //! [`plan`]: what a reconcile must do, decided from what both sides hold.
 //!
 //! The rules:
-//! - A source account is mirrored only if it is not a system account, its plugin is
-//!   [`NATIVE_PLUGIN`] with a well-formed hash (the only form both sides take, so the password
-//!   travels as its hash and its text is never needed), its databases all exist at the target,
-//!   and it has one host (or a `%` host, which is the one mirrored). Otherwise it is skipped, with
-//!   the reason.
+//! - A source account is mirrored only if it is not a system account, holds no administrative
+//!   privilege server-wide, its plugin is [`NATIVE_PLUGIN`] with a well-formed hash (the only
+//!   form both sides take, so the password travels as its hash and its text is never needed),
+//!   its databases all exist at the target, and it has one host (or a `%` host, which is the one
+//!   mirrored). Otherwise it is skipped, with the reason. Data privileges held server-wide arrive
+//!   as [`DatabaseSelection::All`] and are mirrored onto all of the target's databases.
 //! - An account at the target that starkeep does not own is never changed or dropped: a source
 //!   account of the same name is a conflict.
 //! - An owned account is brought to the source's hash and privileges; only what differs is
@@ -72,6 +73,8 @@ pub enum SkipReason {
     MissingDatabases(Vec<String>),
     /// Several host rows and none of them `%`.
     Hosts(Vec<String>),
+    /// Administrative privileges held server-wide.
+    Administrative(Vec<String>),
 }
 
 impl fmt::Display for SkipReason {
@@ -94,6 +97,11 @@ impl fmt::Display for SkipReason {
                 f,
                 "several host rows ({}) and no '%' row to mirror",
                 hosts.join(", ")
+            ),
+            SkipReason::Administrative(privileges) => write!(
+                f,
+                "administrative privileges held server-wide ({}); such accounts are not mirrored",
+                privileges.join(", ")
             ),
         }
     }
@@ -216,6 +224,11 @@ fn mirrorable<'a>(
             }
         },
     };
+    if !account.admin_privileges.is_empty() {
+        let mut held = account.admin_privileges.clone();
+        held.sort();
+        return Err(SkipReason::Administrative(held));
+    }
     if account.plugin != NATIVE_PLUGIN {
         return Err(SkipReason::Plugin(account.plugin.clone()));
     }
@@ -255,6 +268,7 @@ mod tests {
             },
             databases: DatabaseSelection::parse(dbs).unwrap(),
             system: false,
+            admin_privileges: Vec::new(),
         }
     }
 
@@ -379,6 +393,61 @@ mod tests {
         assert!(reasons["sha2_user"]
             .to_string()
             .contains("caching_sha2_password"));
+    }
+
+    #[test]
+    fn server_wide_data_privileges_go_to_all_databases_and_admin_ones_are_skipped() {
+        // Server-wide SELECT reaches the plan as read-only on all databases: created so, with
+        // no database of the target needed.
+        let reader = acct("reader", "Pw_reader1", Dml::ReadOnly, &["*"]);
+        let mut admin = acct("admin", "Pw_admin_1", Dml::ReadOnly, &["*"]);
+        admin.admin_privileges = vec!["PROCESS".into(), "GRANT OPTION".into()];
+        let p = plan(&[reader.clone(), admin], &[], &owned(&[]), &[]);
+        assert!(
+            matches!(&p.actions[..], [Action::Create { name, databases, privileges, .. }]
+            if name == "reader" && *databases == DatabaseSelection::All
+                && privileges.dml == Dml::ReadOnly),
+            "{p:?}"
+        );
+        assert_eq!(
+            p.skipped,
+            vec![(
+                "admin".to_string(),
+                SkipReason::Administrative(vec!["GRANT OPTION".into(), "PROCESS".into()])
+            )]
+        );
+        assert!(p.skipped[0].1.to_string().contains("GRANT OPTION, PROCESS"));
+
+        // Mirrored onto all databases, it is unchanged on the next run; narrowed at the source
+        // to one database, the target follows.
+        let again = plan(
+            std::slice::from_ref(&reader),
+            std::slice::from_ref(&reader),
+            &owned(&["reader"]),
+            &target_dbs(),
+        );
+        assert!(again.actions.is_empty() && again.unchanged == 1);
+        let narrowed = acct("reader", "Pw_reader1", Dml::ReadOnly, &["orders"]);
+        let p = plan(&[narrowed], &[reader], &owned(&["reader"]), &target_dbs());
+        assert!(
+            matches!(&p.actions[..], [Action::SetPrivileges { databases, .. }]
+            if databases.to_wire() == ["orders"])
+        );
+
+        // An owned account that gains an administrative privilege at the source is no longer
+        // mirrored: left as it was, reported, never dropped.
+        let mut promoted = acct("app", "Pw_app_1", Dml::ReadWrite, &["orders"]);
+        promoted.admin_privileges = vec!["SUPER".into()];
+        let target = vec![acct("app", "Pw_app_1", Dml::ReadWrite, &["orders"])];
+        let p = plan(&[promoted], &target, &owned(&["app"]), &target_dbs());
+        assert!(p.actions.is_empty(), "{p:?}");
+        assert_eq!(
+            p.skipped,
+            vec![(
+                "app".to_string(),
+                SkipReason::Administrative(vec!["SUPER".into()])
+            )]
+        );
     }
 
     #[test]

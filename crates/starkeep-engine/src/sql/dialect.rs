@@ -2,7 +2,7 @@
 //! accounts are read back. Everything else (connections, timeouts, compensation, error mapping,
 //! convergence) is written once, in [`SqlEngine`](super::SqlEngine).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use mysql_async::Conn;
@@ -28,6 +28,10 @@ pub struct RawGrants {
     /// Grants the mapping has no words for (server-wide, single objects, roles, grant option):
     /// kept as they are, and they make the account's values inexact.
     pub foreign: bool,
+    /// MySQL: the privileges held server-wide (`ON *.*`), upper case, with `GRANT OPTION` when
+    /// they are grantable; `USAGE` left out. Account sync reads them at the source; everything
+    /// else leaves them alone (they are part of `foreign`).
+    pub server_wide: BTreeSet<String>,
 }
 
 /// One account row with its stored credential, as account sync reads it.

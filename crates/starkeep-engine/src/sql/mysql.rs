@@ -283,9 +283,31 @@ impl Dialect for MysqlDialect {
                 entry.foreign = true;
             }
         }
-        // Server-wide, table-level and column-level grants: not ours, but they make the
-        // account's values inexact.
-        for table in ["USER_PRIVILEGES", "TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"] {
+        // Server-wide grants: kept by name (account sync maps or refuses them), and like
+        // table- and column-level grants they make the account's values inexact.
+        let server_wide: Vec<(String, String, String)> = conn
+            .query(format!(
+                "SELECT GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE \
+                 FROM information_schema.USER_PRIVILEGES WHERE GRANTEE IN ({grantees})"
+            ))
+            .await?;
+        for (grantee, privilege, grantable) in server_wide {
+            let Some(name) = by_grantee.get(&grantee) else {
+                continue;
+            };
+            let entry = out.get_mut(name).expect("every name has an entry");
+            let privilege = privilege.to_ascii_uppercase();
+            if grantable.eq_ignore_ascii_case("YES") {
+                entry.server_wide.insert("GRANT OPTION".to_owned());
+            }
+            if privilege != "USAGE" {
+                entry.server_wide.insert(privilege);
+            }
+        }
+        for entry in out.values_mut() {
+            entry.foreign |= !entry.server_wide.is_empty();
+        }
+        for table in ["TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"] {
             let extra: Vec<String> = conn
                 .query(format!(
                     "SELECT DISTINCT GRANTEE FROM information_schema.{table} \
@@ -392,7 +414,7 @@ mod tests {
         assert!(statements.iter().all(|s| !s.contains("*.*")));
         let raw = RawGrants {
             scopes: desired,
-            foreign: false,
+            ..RawGrants::default()
         };
         assert_eq!(dialect().visible(&raw).scopes.len(), 1);
     }

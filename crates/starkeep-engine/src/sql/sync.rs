@@ -22,7 +22,8 @@ use starkeep_store::{InstanceRecord, Store};
 use starkeep_sync::{plan, Action, MirrorAccount, Plan};
 use zeroize::Zeroizing;
 
-use super::dialect::RawGrants;
+use super::dialect::{RawGrants, Scope};
+use super::mapping::{GrantSet, Level, PrivilegeMap};
 use super::registration::{server_detail, ConnectionTarget, RegistrationError};
 use super::{
     backend_error, dialect_for, pool_for, SqlEngine, SqlSettings, DEFAULT_TIMEOUT, ER_CANNOT_USER,
@@ -170,8 +171,10 @@ impl SqlEngine {
 
     /// Every account of this server with its hash and what its grants stand for. Only the
     /// `'%'` rows carry grants (the rows starkeep manages); other host rows are read for the
-    /// plan's choice of row.
-    async fn read_side(&self, percent_only: bool) -> Result<Side, EngineError> {
+    /// plan's choice of row. The `source` side reads all host rows and its server-wide grants
+    /// ([`with_server_wide`]); the target side reads its `'%'` rows only.
+    async fn read_side(&self, source: bool) -> Result<Side, EngineError> {
+        let percent_only = !source;
         let timeout = self.timeout.max(DEFAULT_TIMEOUT) * 12;
         let read = async {
             let mut conn = self.conn().await?;
@@ -209,6 +212,11 @@ impl SqlEngine {
                 .into_iter()
                 .map(|row| {
                     let raw = grants.get(&row.user).cloned().unwrap_or_default();
+                    let (raw, admin_privileges) = if source {
+                        with_server_wide(&raw, &self.map)
+                    } else {
+                        (raw, Vec::new())
+                    };
                     let summary = self.summarize(row.user.clone(), &raw);
                     MirrorAccount {
                         system: summary.system || row.user.is_empty(),
@@ -218,6 +226,7 @@ impl SqlEngine {
                         auth_string: row.auth_string,
                         privileges: summary.privileges,
                         databases: summary.databases,
+                        admin_privileges,
                     }
                 })
                 .collect();
@@ -235,8 +244,8 @@ impl SqlEngine {
     /// One reconcile of this (target) instance from `source`: read both, plan, apply. A failure
     /// to read either side fails the run; a failed write fails only its account.
     pub async fn reconcile_from(&self, source: &SqlEngine) -> Result<SyncReport, EngineError> {
-        let source_side = source.read_side(false).await?;
-        let target_side = self.read_side(true).await?;
+        let source_side = source.read_side(true).await?;
+        let target_side = self.read_side(false).await?;
         let databases = self
             .bounded(async {
                 let mut conn = self.conn().await?;
@@ -414,6 +423,30 @@ impl SqlEngine {
     }
 }
 
+/// A source account's grants with its server-wide ones (`ON *.*`) sorted out: the data
+/// privileges the map knows join the all-databases scope (so they are mirrored onto all of the
+/// target's databases, as the target's dialect grants `"*"`); the rest (`SUPER`, `CREATE USER`,
+/// `GRANT OPTION`, `FILE`, `PROCESS`, ... anything the map has no group for) are answered as the
+/// administrative privileges that keep the account from being mirrored.
+fn with_server_wide(raw: &RawGrants, map: &PrivilegeMap) -> (RawGrants, Vec<String>) {
+    let known = map.known();
+    let mut merged = raw.clone();
+    let mut admin = Vec::new();
+    let mut data = GrantSet::new();
+    for privilege in &raw.server_wide {
+        let grant = (Level::Database, privilege.clone());
+        if known.contains(&grant) {
+            data.insert(grant);
+        } else {
+            admin.push(privilege.clone());
+        }
+    }
+    if !data.is_empty() {
+        merged.scopes.entry(Scope::All).or_default().extend(data);
+    }
+    (merged, admin)
+}
+
 fn parse_hash(name: &str, auth_string: &str) -> Result<NativePasswordHash, EngineError> {
     NativePasswordHash::parse(auth_string).ok_or_else(|| {
         EngineError::Backend(format!(
@@ -442,6 +475,51 @@ mod tests {
         assert_eq!(text["source"]["host"], "127.0.0.1");
         let back: SqlSettings = serde_json::from_value(text).unwrap();
         assert!(back == with_source);
+    }
+
+    #[test]
+    fn server_wide_data_privileges_join_all_databases_and_admin_ones_are_named() {
+        let map = PrivilegeMap::mysql_default();
+        let server_wide = |privileges: &[&str]| RawGrants {
+            server_wide: privileges.iter().map(|p| p.to_string()).collect(),
+            foreign: true,
+            ..RawGrants::default()
+        };
+        // SELECT ON *.*: read-only on all databases, nothing administrative.
+        let (merged, admin) = with_server_wide(&server_wide(&["SELECT"]), &map);
+        assert!(admin.is_empty());
+        let all = &merged.scopes[&Scope::All];
+        assert_eq!(
+            all.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(),
+            ["SELECT"]
+        );
+        let decoded = map.decode(all, true);
+        assert_eq!(decoded.privileges.dml, starkeep_domain::Dml::ReadOnly);
+        assert!(decoded.exact);
+        // Server-wide data privileges join an existing all-databases scope; a named database
+        // stays as it was.
+        let mut raw = server_wide(&["INSERT", "UPDATE", "DELETE"]);
+        raw.scopes.insert(
+            Scope::All,
+            GrantSet::from([(Level::Database, "SELECT".to_owned())]),
+        );
+        raw.scopes.insert(
+            Scope::Database("orders".into()),
+            GrantSet::from([(Level::Database, "SELECT".to_owned())]),
+        );
+        let (merged, admin) = with_server_wide(&raw, &map);
+        assert!(admin.is_empty());
+        assert_eq!(merged.scopes[&Scope::All].len(), 4);
+        assert_eq!(merged.scopes[&Scope::Database("orders".into())].len(), 1);
+        // Anything the map has no group for is administrative.
+        let (_, admin) = with_server_wide(
+            &server_wide(&["SELECT", "PROCESS", "SUPER", "GRANT OPTION", "CREATE USER"]),
+            &map,
+        );
+        assert_eq!(admin, ["CREATE USER", "GRANT OPTION", "PROCESS", "SUPER"]);
+        // No server-wide grants: nothing changes.
+        let plain = RawGrants::default();
+        assert_eq!(with_server_wide(&plain, &map), (plain, Vec::new()));
     }
 
     #[test]
