@@ -1,7 +1,9 @@
-//! Account sync state: which target accounts sync created, who reconciles an instance now, and
-//! how its last reconcile went. What the states mean is `starkeep-sync`'s business.
+//! Account sync state: which target accounts sync created (and, for targets that do not show
+//! stored hashes, the hash it last applied to each, sealed by the caller), who reconciles an
+//! instance now, and how its last reconcile went. What the states mean is `starkeep-sync`'s
+//! business.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Row;
 use starkeep_domain::InstanceId;
@@ -52,6 +54,42 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Records the password hash sync just applied to the owned account `name`, as the caller
+    /// sealed it (never in plain text). No effect on a name that is not owned.
+    pub async fn record_applied_hash(
+        &self,
+        instance: &InstanceId,
+        name: &str,
+        sealed_hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sync_ownership SET applied_hash = $3, updated_at = $4 \
+             WHERE instance_id = $1 AND name = $2",
+        )
+        .bind(instance.as_str())
+        .bind(name)
+        .bind(sealed_hash)
+        .bind(now_unix())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The sealed hash last applied to each owned account that has one recorded.
+    pub async fn applied_hashes(
+        &self,
+        instance: &InstanceId,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, applied_hash FROM sync_ownership \
+             WHERE instance_id = $1 AND applied_hash IS NOT NULL",
+        )
+        .bind(instance.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Forgets an owned name (after its drop, or when it is gone from both sides).

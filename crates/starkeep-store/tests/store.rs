@@ -93,6 +93,7 @@ on_both_stores!(
     concurrent_creates_of_one_name_succeed_once,
     shared_keys_are_made_once,
     sync_ownership_leases_and_runs,
+    sync_applied_hashes_follow_ownership,
     audit_events_read_back_newest_first,
     pending_creates_are_found_until_ended,
     access_keys_belong_to_a_user_in_a_project,
@@ -366,6 +367,61 @@ async fn sync_ownership_leases_and_runs(store: Store) {
     assert_eq!(
         store.sync_enabled_instances().await.unwrap(),
         vec![inst.id.clone()]
+    );
+}
+
+async fn sync_applied_hashes_follow_ownership(store: Store) {
+    let inst = instance(&store).await;
+    let other = store
+        .create_instance(
+            &NewInstance {
+                project_id: inst.project_id.clone(),
+                name: "other".into(),
+                engine: "embedded".into(),
+                settings: serde_json::json!({"databases": ["db1"]}),
+            },
+            &[account("root", true)],
+        )
+        .await
+        .unwrap();
+    store.mark_owned(&other.id, "bi", true).await.unwrap();
+    assert!(store.applied_hashes(&inst.id).await.unwrap().is_empty());
+    // Only owned names take a hash; a pending create has none until it is recorded.
+    store
+        .record_applied_hash(&inst.id, "stranger", "v1:sealed-0")
+        .await
+        .unwrap();
+    store.mark_owned(&inst.id, "app", false).await.unwrap();
+    store.mark_owned(&inst.id, "bi", false).await.unwrap();
+    assert!(store.applied_hashes(&inst.id).await.unwrap().is_empty());
+    store.mark_owned(&inst.id, "app", true).await.unwrap();
+    store
+        .record_applied_hash(&inst.id, "app", "v1:sealed-1")
+        .await
+        .unwrap();
+    let applied = store.applied_hashes(&inst.id).await.unwrap();
+    assert_eq!(
+        applied.into_iter().collect::<Vec<_>>(),
+        [("app".to_string(), "v1:sealed-1".to_string())]
+    );
+    // The latest one wins; marking the name owned again keeps it.
+    store
+        .record_applied_hash(&inst.id, "app", "v1:sealed-2")
+        .await
+        .unwrap();
+    store.mark_owned(&inst.id, "app", true).await.unwrap();
+    assert_eq!(
+        store.applied_hashes(&inst.id).await.unwrap()["app"],
+        "v1:sealed-2"
+    );
+    // Per instance; and forgotten with the name.
+    assert!(store.applied_hashes(&other.id).await.unwrap().is_empty());
+    store.forget_owned(&inst.id, "app").await.unwrap();
+    assert!(store.applied_hashes(&inst.id).await.unwrap().is_empty());
+    store.mark_owned(&inst.id, "app", true).await.unwrap();
+    assert!(
+        store.applied_hashes(&inst.id).await.unwrap().is_empty(),
+        "a name owned anew starts without a hash"
     );
 }
 

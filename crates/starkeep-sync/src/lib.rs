@@ -11,4 +11,4 @@ mod model;
 mod plan;
 
 pub use model::{MirrorAccount, NATIVE_PLUGIN};
-pub use plan::{plan, Action, Plan, SkipReason};
+pub use plan::{plan, plan_with, Action, Plan, SkipReason, TargetHashes};

@@ -11,6 +11,10 @@
 //!   account of the same name is a conflict.
 //! - An owned account is brought to the source's hash and privileges; only what differs is
 //!   written. An owned account whose source account is gone is dropped.
+//! - The hash an owned account has now is read from the target where the target shows stored
+//!   hashes (MySQL family); where it does not (StarRocks), it is the hash sync last applied,
+//!   kept by the caller ([`TargetHashes::LastApplied`]). An account with no hash recorded is given
+//!   the source's hash once more: one write, never a wrong password left in place.
 //! - A second plan over an unchanged source has no actions at all.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +111,28 @@ impl fmt::Display for SkipReason {
     }
 }
 
+/// Where the plan learns which password hash an owned target account has now.
+#[derive(Debug, Clone, Copy)]
+pub enum TargetHashes<'a> {
+    /// The target shows stored hashes: the target accounts' `auth_string`.
+    Shown,
+    /// The target does not show them (StarRocks): the hash sync last applied to each owned
+    /// account, by name; the target accounts' `auth_string` is not looked at.
+    LastApplied(&'a BTreeMap<String, String>),
+}
+
+impl TargetHashes<'_> {
+    /// The hash `existing` has now, as far as sync can know.
+    fn current(&self, existing: &MirrorAccount) -> Option<NativePasswordHash> {
+        match self {
+            TargetHashes::Shown => NativePasswordHash::parse(&existing.auth_string),
+            TargetHashes::LastApplied(applied) => applied
+                .get(&existing.name)
+                .and_then(|h| NativePasswordHash::parse(h)),
+        }
+    }
+}
+
 /// What a reconcile must do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -122,13 +148,25 @@ pub struct Plan {
     pub forget: Vec<String>,
 }
 
-/// Decides what to do. `owned` are the target names starkeep created by sync (including ones
-/// whose creation may have been cut short); `target_databases` are the target's databases.
+/// Decides what to do, for a target that shows stored hashes. `owned` are the target names
+/// starkeep created by sync (including ones whose creation may have been cut short);
+/// `target_databases` are the target's databases.
 pub fn plan(
     source: &[MirrorAccount],
     target: &[MirrorAccount],
     owned: &BTreeSet<String>,
     target_databases: &[String],
+) -> Plan {
+    plan_with(source, target, owned, target_databases, TargetHashes::Shown)
+}
+
+/// [`plan`], with the target's current hashes learnt from `hashes`.
+pub fn plan_with(
+    source: &[MirrorAccount],
+    target: &[MirrorAccount],
+    owned: &BTreeSet<String>,
+    target_databases: &[String],
+    hashes: TargetHashes<'_>,
 ) -> Plan {
     let mut out = Plan::default();
     let target_by_name: BTreeMap<&str, &MirrorAccount> =
@@ -160,8 +198,7 @@ pub fn plan(
             Some(_) if !owned.contains(*name) => out.conflicts.push(name.to_string()),
             Some(existing) => {
                 let mut same = true;
-                let same_hash =
-                    NativePasswordHash::parse(&existing.auth_string).is_some_and(|h| h == hash);
+                let same_hash = hashes.current(existing).is_some_and(|h| h == hash);
                 if !same_hash {
                     same = false;
                     changes.push(Action::SetPassword {
@@ -448,6 +485,70 @@ mod tests {
                 SkipReason::Administrative(vec!["SUPER".into()])
             )]
         );
+    }
+
+    /// A target that does not show hashes (StarRocks): the source's hash is compared with the
+    /// one sync last applied.
+    #[test]
+    fn without_target_hashes_the_last_applied_hash_decides() {
+        let source = vec![acct("app", "Pw_app_1", Dml::ReadWrite, &["orders"])];
+        // What StarRocks shows: the account and its grants, no hash.
+        let mut shown = source[0].clone();
+        shown.auth_string = String::new();
+        shown.plugin = String::new();
+        let target = vec![shown];
+        let applied = |pw: &str| {
+            BTreeMap::from([(
+                "app".to_string(),
+                NativePasswordHash::of(pw).as_str().to_owned(),
+            )])
+        };
+
+        // Applied hash equals the source's: nothing to write.
+        let same = applied("Pw_app_1");
+        let p = plan_with(
+            &source,
+            &target,
+            &owned(&["app"]),
+            &target_dbs(),
+            TargetHashes::LastApplied(&same),
+        );
+        assert!(p.actions.is_empty(), "{p:?}");
+        assert_eq!(p.unchanged, 1);
+
+        // The source's password changed since: the new hash is applied.
+        let older = applied("Pw_app_0");
+        let p = plan_with(
+            &source,
+            &target,
+            &owned(&["app"]),
+            &target_dbs(),
+            TargetHashes::LastApplied(&older),
+        );
+        assert_eq!(
+            p.actions,
+            vec![Action::SetPassword {
+                name: "app".into(),
+                host: "%".into(),
+                auth_string: NativePasswordHash::of("Pw_app_1").as_str().into(),
+            }]
+        );
+
+        // Nothing recorded (a run cut short after its write): applied again, once.
+        let none = BTreeMap::new();
+        let p = plan_with(
+            &source,
+            &target,
+            &owned(&["app"]),
+            &target_dbs(),
+            TargetHashes::LastApplied(&none),
+        );
+        assert!(matches!(&p.actions[..], [Action::SetPassword { name, .. }] if name == "app"));
+
+        // The same target read as if it showed hashes would see none and rewrite every run:
+        // the reason the last applied hash is kept.
+        let p = plan(&source, &target, &owned(&["app"]), &target_dbs());
+        assert_eq!(p.actions.len(), 1);
     }
 
     #[test]

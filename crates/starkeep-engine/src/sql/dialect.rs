@@ -138,4 +138,25 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         let _ = conn;
         Ok(None)
     }
+
+    /// Whether [`Dialect::auth_rows`] shows stored hashes. Where it does not, account sync keeps
+    /// the hash it last applied to each account it owns, and compares the source's with that.
+    fn shows_hashes(&self) -> bool {
+        true
+    }
+
+    /// Every user account as (user, host), without credentials: what account sync reads of a
+    /// target that does not show hashes.
+    async fn identities(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<Vec<(String, String)>, mysql_async::Error> {
+        Ok(self
+            .auth_rows(conn)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| (row.user, row.host))
+            .collect())
+    }
 }

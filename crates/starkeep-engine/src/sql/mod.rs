@@ -103,6 +103,8 @@ pub struct SqlEngine {
     pool: Pool,
     admin_user: String,
     timeout: Duration,
+    /// The store's secret key: account sync seals the hashes it applied with it.
+    secrets: SecretBox,
     /// One change at a time per account in this process, so that concurrent permission changes
     /// end in one of the requested states, never a mix.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -221,6 +223,7 @@ impl SqlEngine {
             dialect,
             map,
             pool,
+            secrets: secrets.clone(),
             locks: Mutex::new(HashMap::new()),
         })
     }

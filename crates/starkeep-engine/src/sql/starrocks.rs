@@ -410,18 +410,40 @@ impl Dialect for StarRocksDialect {
     async fn is_locked(&self, _conn: &mut Conn, _name: &str) -> Result<bool, mysql_async::Error> {
         Ok(false)
     }
+
+    /// `SHOW USERS` lists identities only, and `SHOW [ALL] AUTHENTICATION` answers whether an
+    /// account has a password, not its hash ([SR-SHOW-USERS], [SR-SHOW-AUTHENTICATION]).
+    fn shows_hashes(&self) -> bool {
+        false
+    }
+
+    async fn identities(
+        &self,
+        conn: &mut Conn,
+    ) -> Result<Vec<(String, String)>, mysql_async::Error> {
+        let identities: Vec<String> = conn.query("SHOW USERS").await?;
+        Ok(identities.iter().filter_map(|i| identity_user(i)).collect())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     //! Golden statements and parser cases. Sources (StarRocks documentation, repo
-    //! `StarRocks/starrocks`, `docs/en/...`):
+    //! `StarRocks/starrocks`, `docs/en/...`, published under
+    //! <https://docs.starrocks.io/docs/...> with the same path and no `.md`):
     //! - [SR-CREATE-USER] sql-reference/sql-statements/account-management/CREATE_USER.md
+    //!   (<https://docs.starrocks.io/docs/sql-reference/sql-statements/account-management/CREATE_USER/>)
     //! - [SR-ALTER-USER] sql-reference/sql-statements/account-management/ALTER_USER.md
+    //!   (<https://docs.starrocks.io/docs/sql-reference/sql-statements/account-management/ALTER_USER/>)
     //! - [SR-DROP-USER] sql-reference/sql-statements/account-management/DROP_USER.md
     //! - [SR-GRANT] sql-reference/sql-statements/account-management/GRANT.md
+    //!   (<https://docs.starrocks.io/docs/sql-reference/sql-statements/account-management/GRANT/>)
     //! - [SR-REVOKE] sql-reference/sql-statements/account-management/REVOKE.md
     //! - [SR-SHOW-GRANTS] sql-reference/sql-statements/account-management/SHOW_GRANTS.md
+    //! - [SR-SHOW-USERS] sql-reference/sql-statements/account-management/SHOW_USERS.md
+    //!   (<https://docs.starrocks.io/docs/sql-reference/sql-statements/account-management/SHOW_USERS>)
+    //! - [SR-SHOW-AUTHENTICATION] sql-reference/sql-statements/account-management/SHOW_AUTHENTICATION.md
+    //!   (<https://docs.starrocks.io/docs/sql-reference/sql-statements/account-management/SHOW_AUTHENTICATION/>)
     //! - [SR-ITEMS] administration/user_privs/authorization/privilege_item.md
     use super::*;
     use starkeep_domain::{Ddl, Dml, Privileges};
@@ -620,6 +642,98 @@ mod tests {
             "GRANT SELECT ON ALL TABLES IN DATABASE db1 TO USER 'u1'@'%'",
         )]);
         assert!(external.foreign && external.scopes.is_empty());
+    }
+
+    /// Account sync onto StarRocks, statement by statement, as the reconciler issues them for
+    /// one mirrored account: created with the source's hash ([SR-CREATE-USER], "ciphertext":
+    /// `IDENTIFIED WITH mysql_native_password AS`), granted what its source grants stand for
+    /// ([SR-GRANT]), re-passworded with the new hash ([SR-ALTER-USER]), narrowed ([SR-REVOKE]),
+    /// dropped ([SR-DROP-USER]). No password text appears anywhere.
+    #[test]
+    fn sync_statements_for_one_mirrored_account() {
+        let map = PrivilegeMap::starrocks_default();
+        let dialect = StarRocksDialect;
+        let old = NativePasswordHash::of("Src-pass-1");
+        let new = NativePasswordHash::of("Src-pass-2");
+        let read_write = Privileges {
+            dml: Dml::ReadWrite,
+            ddl: Ddl::None,
+        };
+        let orders = Scope::Database("orders".into());
+        let granted = map.encode(read_write, false);
+        let mut create = vec![dialect.create_user("app", &old, false)];
+        create.extend(dialect.grant("app", &orders, &granted));
+        assert_eq!(
+            create,
+            [
+                format!(
+                    "CREATE USER 'app'@'%' IDENTIFIED WITH mysql_native_password AS '{}'",
+                    old.as_str()
+                ),
+                "GRANT DELETE, INSERT, SELECT, UPDATE ON ALL TABLES IN DATABASE `orders` TO USER 'app'@'%'".to_owned(),
+                "GRANT SELECT ON ALL VIEWS IN DATABASE `orders` TO USER 'app'@'%'".to_owned(),
+                "GRANT SELECT ON ALL MATERIALIZED VIEWS IN DATABASE `orders` TO USER 'app'@'%'".to_owned(),
+            ]
+        );
+        assert_eq!(
+            dialect.set_password("app", &new),
+            format!(
+                "ALTER USER 'app'@'%' IDENTIFIED WITH mysql_native_password AS '{}'",
+                new.as_str()
+            )
+        );
+        // Read-write narrowed to read-only at the source: the write privileges are revoked.
+        let read_only = map.encode(
+            Privileges {
+                dml: Dml::ReadOnly,
+                ddl: Ddl::None,
+            },
+            false,
+        );
+        let surplus: GrantSet = granted.difference(&read_only).cloned().collect();
+        assert_eq!(
+            dialect.revoke("app", &orders, &surplus),
+            ["REVOKE DELETE, INSERT, UPDATE ON ALL TABLES IN DATABASE `orders` FROM USER 'app'@'%'"]
+        );
+        assert_eq!(dialect.drop_user("app"), "DROP USER 'app'@'%'");
+        for statement in create.iter().chain([&dialect.set_password("app", &new)]) {
+            assert!(!statement.contains("Src-pass"), "{statement}");
+        }
+    }
+
+    /// Server-wide SELECT at the source is mirrored onto every database ([SR-GRANT] "IN ALL
+    /// DATABASES"), never as a SYSTEM privilege.
+    #[test]
+    fn server_wide_select_is_granted_in_all_databases() {
+        let map = PrivilegeMap::starrocks_default();
+        let grants = map.encode(
+            Privileges {
+                dml: Dml::ReadOnly,
+                ddl: Ddl::None,
+            },
+            true,
+        );
+        let statements = StarRocksDialect.grant("app", &Scope::All, &grants);
+        assert_eq!(
+            statements,
+            [
+                "GRANT SELECT ON ALL TABLES IN ALL DATABASES TO USER 'app'@'%'",
+                "GRANT SELECT ON ALL VIEWS IN ALL DATABASES TO USER 'app'@'%'",
+                "GRANT SELECT ON ALL MATERIALIZED VIEWS IN ALL DATABASES TO USER 'app'@'%'",
+            ]
+        );
+        assert!(statements.iter().all(|s| !s.contains("SYSTEM")));
+    }
+
+    /// [SR-SHOW-USERS] lists identities only and [SR-SHOW-AUTHENTICATION] says only whether a
+    /// password is set: account sync cannot read a StarRocks hash back, and keeps its own.
+    #[test]
+    fn starrocks_does_not_show_hashes() {
+        assert!(!StarRocksDialect.shows_hashes());
+        assert!(
+            super::super::mysql::MysqlDialect::new(super::super::mysql::MysqlFlavor::Mysql)
+                .shows_hashes()
+        );
     }
 
     #[test]

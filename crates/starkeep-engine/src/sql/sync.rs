@@ -1,7 +1,7 @@
 //! Account sync against real servers: naming an instance's TaurusDB source, reading accounts
 //! with their stored hashes on either side, and applying a [`Plan`] at the target.
 //!
-//! The decision itself is `starkeep-sync`'s pure [`plan`]; the loop that runs a reconcile for
+//! The decision itself is `starkeep-sync`'s pure [`plan_with`]; the loop that runs a reconcile for
 //! every instance whose switch is on (leases, intervals, run records) lives in the `starkeep`
 //! binary. Passwords travel as their `mysql_native_password` hash, read from the source and
 //! written with `IDENTIFIED ... AS '<hash>'`; the plain text is never known.
@@ -9,7 +9,9 @@
 //! Ownership is remembered in the store: a name is marked pending before its `CREATE USER` and
 //! owned once the account is there, so a reconcile cut short (a killed process) leaves a name
 //! the next run recognises as its own and finishes; an account starkeep did not make is never
-//! changed or dropped.
+//! changed or dropped. A target that does not show stored hashes (StarRocks) is read without
+//! them, and the hash sync applied to each owned account is kept in the store, sealed with the
+//! store's key, for the next run to compare the source's with.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -19,10 +21,10 @@ use serde::Serialize;
 use starkeep_auth::SecretBox;
 use starkeep_domain::NativePasswordHash;
 use starkeep_store::{InstanceRecord, Store};
-use starkeep_sync::{plan, Action, MirrorAccount, Plan};
+use starkeep_sync::{plan_with, Action, MirrorAccount, Plan, TargetHashes};
 use zeroize::Zeroizing;
 
-use super::dialect::{RawGrants, Scope};
+use super::dialect::{AuthRow, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, PrivilegeMap};
 use super::registration::{server_detail, ConnectionTarget, RegistrationError};
 use super::{
@@ -178,17 +180,35 @@ impl SqlEngine {
         let timeout = self.timeout.max(DEFAULT_TIMEOUT) * 12;
         let read = async {
             let mut conn = self.conn().await?;
-            let rows = self
+            let rows = match self
                 .dialect
                 .auth_rows(&mut conn)
                 .await
                 .map_err(backend_error)?
-                .ok_or_else(|| {
-                    EngineError::EngineNotAvailable(format!(
-                        "account sync with {} (its stored password hashes cannot be read)",
+            {
+                Some(rows) => rows,
+                // A target that does not show hashes: its accounts without them (the plan
+                // compares with the hashes sync applied).
+                None if !source => self
+                    .dialect
+                    .identities(&mut conn)
+                    .await
+                    .map_err(backend_error)?
+                    .into_iter()
+                    .map(|(user, host)| AuthRow {
+                        user,
+                        host,
+                        plugin: String::new(),
+                        auth_string: String::new(),
+                    })
+                    .collect(),
+                None => {
+                    return Err(EngineError::EngineNotAvailable(format!(
+                        "{} as a sync source (its stored password hashes cannot be read)",
                         self.dialect.kind()
-                    ))
-                })?;
+                    )))
+                }
+            };
             let rows: Vec<_> = rows
                 .into_iter()
                 .filter(|r| !percent_only || r.host == "%")
@@ -256,11 +276,19 @@ impl SqlEngine {
             })
             .await?;
         let owned = self.store.owned_accounts(&self.instance.id).await?;
-        let decided: Plan = plan(
+        let applied;
+        let hashes = if self.dialect.shows_hashes() {
+            TargetHashes::Shown
+        } else {
+            applied = self.applied_hashes().await?;
+            TargetHashes::LastApplied(&applied)
+        };
+        let decided: Plan = plan_with(
             &source_side.accounts,
             &target_side.accounts,
             &owned,
             &databases,
+            hashes,
         );
         let mut report = SyncReport {
             unchanged: decided.unchanged as u64,
@@ -320,6 +348,42 @@ impl SqlEngine {
         Ok(report)
     }
 
+    /// The hashes sync last applied to the accounts it owns here, opened. One that does not open
+    /// (another store key) counts as none recorded, so the source's hash is applied again.
+    async fn applied_hashes(&self) -> Result<BTreeMap<String, String>, EngineError> {
+        let sealed = self.store.applied_hashes(&self.instance.id).await?;
+        let mut out = BTreeMap::new();
+        for (name, sealed) in sealed {
+            match self.secrets.open_string(&sealed) {
+                Ok(hash) => {
+                    out.insert(name, hash.to_string());
+                }
+                Err(_) => tracing::warn!(
+                    instance = %self.instance.id, account = %name,
+                    "the recorded sync hash does not open with this store's key; applying again"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records `hash` as applied to the owned account `name`, sealed, where the target does not
+    /// show hashes (elsewhere the target itself is read).
+    async fn remember_hash(
+        &self,
+        name: &str,
+        hash: &NativePasswordHash,
+    ) -> Result<(), EngineError> {
+        if self.dialect.shows_hashes() {
+            return Ok(());
+        }
+        let sealed = self.secrets.seal(hash.as_str().as_bytes());
+        self.store
+            .record_applied_hash(&self.instance.id, name, &sealed)
+            .await?;
+        Ok(())
+    }
+
     /// Carries out one action at the target, counting the write statements it issues.
     async fn apply(
         &self,
@@ -359,6 +423,7 @@ impl SqlEngine {
                             Err(e) => return Err(backend_error(e)),
                         }
                         self.store.mark_owned(id, name, true).await?;
+                        self.remember_hash(name, &hash).await?;
                         report.writes += self
                             .converge(&mut conn, name, &BTreeMap::new(), &desired)
                             .await
@@ -381,7 +446,7 @@ impl SqlEngine {
                         .await
                         .map_err(backend_error)?;
                     report.writes += 1;
-                    Ok(())
+                    self.remember_hash(name, &hash).await
                 })
                 .await
             }
