@@ -176,6 +176,21 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
                 "GRANT USAGE ON *.* TO '{}'@'%' WITH GRANT OPTION",
                 name("granter")
             ),
+            // Host-restricted only (skipped), and with a '%' row besides (that row mirrored).
+            format!(
+                "CREATE USER '{}'@'10.%' IDENTIFIED BY 'Src-net-11'",
+                name("net")
+            ),
+            format!("GRANT SELECT ON `{db_a}`.* TO '{}'@'10.%'", name("net")),
+            format!(
+                "CREATE USER '{}'@'%' IDENTIFIED BY 'Src-multi-1'",
+                name("multi")
+            ),
+            format!("GRANT SELECT ON `{db_b}`.* TO '{}'@'%'", name("multi")),
+            format!(
+                "CREATE USER '{}'@'localhost' IDENTIFIED BY 'Src-multi-2'",
+                name("multi")
+            ),
         ],
     )
     .await;
@@ -223,15 +238,21 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     // First run: the mirrorable accounts are made; the others are reported.
     let before_first = source_fingerprint(&mut source_root).await;
     let first = target.reconcile_from(&source_engine).await.unwrap();
-    assert!(first.created >= 3, "{first:?}");
+    assert!(first.created >= 4, "{first:?}");
     assert!(first.failed.is_empty(), "{:?}", first.failed);
-    for user in ["app", "ro", "wide"] {
+    for user in ["app", "ro", "wide", "multi"] {
         assert!(target_hash(&mut target_root, &name(user)).await.is_some());
     }
     assert_eq!(ours(&first.conflicts), [name("clash")]);
     assert_eq!(
         ours(&first.skipped),
-        [name("granter"), name("nopw"), name("ops"), name("sock")],
+        [
+            name("granter"),
+            name("net"),
+            name("nopw"),
+            name("ops"),
+            name("sock")
+        ],
         "{:?}",
         first.skipped
     );
@@ -241,6 +262,24 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     assert!(reason_of(&first, &name("granter"))
         .unwrap()
         .contains("GRANT OPTION"));
+    assert!(reason_of(&first, &name("net"))
+        .unwrap()
+        .contains("host-restricted (host 10.%)"));
+    let net_rows: Option<u64> = target_root
+        .query_first(format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = '{}'",
+            name("net")
+        ))
+        .await
+        .unwrap();
+    assert_eq!(net_rows, Some(0), "no row of any host made at the target");
+    // The '%' row is the one mirrored: its password and its grants.
+    let mut multi = connect(port, &name("multi"), "Src-multi-1").await.unwrap();
+    multi
+        .query_drop(format!("SELECT * FROM `{db_b}`.t"))
+        .await
+        .unwrap();
+    drop(multi);
     assert!(reason_of(&first, &name("nopw"))
         .unwrap()
         .contains("no well-formed mysql_native_password hash"));

@@ -4,9 +4,12 @@
 //! - A source account is mirrored only if it is not a system account, holds no administrative
 //!   privilege server-wide, its plugin is [`NATIVE_PLUGIN`] with a well-formed hash (the only
 //!   form both sides take, so the password travels as its hash and its text is never needed),
-//!   its databases all exist at the target, and it has one host (or a `%` host, which is the one
-//!   mirrored). Otherwise it is skipped, with the reason. Data privileges held server-wide arrive
+//!   its databases all exist at the target, and it has a `'%'` row (the one mirrored; rows of
+//!   other hosts are not). Otherwise it is skipped, with the reason. Data privileges held server-wide arrive
 //!   as [`DatabaseSelection::All`] and are mirrored onto all of the target's databases.
+//! - An account whose only rows are host-restricted (`'app'@'10.%'`) is skipped: mirrored as
+//!   `'%'` it would log in from anywhere, and with its host it would mean nothing at the target,
+//!   where the clients' connections come through the proxy.
 //! - An account at the target that starkeep does not own is never changed or dropped: a source
 //!   account of the same name is a conflict.
 //! - An owned account is brought to the source's hash and privileges; only what differs is
@@ -75,7 +78,7 @@ pub enum SkipReason {
     Hash,
     /// Grants on databases the target lacks.
     MissingDatabases(Vec<String>),
-    /// Several host rows and none of them `%`.
+    /// Host-restricted rows only, no `'%'` row.
     Hosts(Vec<String>),
     /// Administrative privileges held server-wide.
     Administrative(Vec<String>),
@@ -99,7 +102,8 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::Hosts(hosts) => write!(
                 f,
-                "several host rows ({}) and no '%' row to mirror",
+                "host-restricted (host {}) and no '%' row: only '%' accounts are mirrored \
+                 (as '%' it would log in from anywhere)",
                 hosts.join(", ")
             ),
             SkipReason::Administrative(privileges) => write!(
@@ -250,16 +254,10 @@ fn mirrorable<'a>(
     if rows.iter().any(|a| a.system) {
         return Err(SkipReason::System);
     }
-    let account = match rows {
-        [one] => *one,
-        many => match many.iter().find(|a| a.host == "%") {
-            Some(any_host) => *any_host,
-            None => {
-                let mut hosts: Vec<String> = many.iter().map(|a| a.host.clone()).collect();
-                hosts.sort();
-                return Err(SkipReason::Hosts(hosts));
-            }
-        },
+    let Some(account) = rows.iter().find(|a| a.host == "%").copied() else {
+        let mut hosts: Vec<String> = rows.iter().map(|a| a.host.clone()).collect();
+        hosts.sort();
+        return Err(SkipReason::Hosts(hosts));
     };
     if !account.admin_privileges.is_empty() {
         let mut held = account.admin_privileges.clone();
@@ -407,8 +405,20 @@ mod tests {
         h1.host = "10.0.0.1".into();
         let mut h2 = h1.clone();
         h2.host = "10.0.0.2".into();
+        let mut subnet = acct("subnet", "Pw_subnet1", Dml::ReadWrite, &["orders"]);
+        subnet.host = "10.%".into();
         let fine = acct("fine", "Pw_fine_1", Dml::ReadWrite, &["orders"]);
-        let source = vec![sha2, sys, sys_loopback, no_hash, lacking, h1, h2, fine];
+        let source = vec![
+            sha2,
+            sys,
+            sys_loopback,
+            no_hash,
+            lacking,
+            h1,
+            h2,
+            subnet,
+            fine,
+        ];
         let p = plan(&source, &[], &owned(&[]), &target_dbs());
         assert_eq!(p.actions.len(), 1, "one bad account never stops the others");
         assert_eq!(p.actions[0].name(), "fine");
@@ -427,6 +437,8 @@ mod tests {
             reasons["hosts"],
             SkipReason::Hosts(vec!["10.0.0.1".into(), "10.0.0.2".into()])
         );
+        assert_eq!(reasons["subnet"], SkipReason::Hosts(vec!["10.%".into()]));
+        assert!(reasons["subnet"].to_string().contains("host 10.%"));
         assert!(reasons["sha2_user"]
             .to_string()
             .contains("caching_sha2_password"));
