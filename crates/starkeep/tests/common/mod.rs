@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod mariadb;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_starkeep");
 
 /// A running `starkeep serve`, its stdout so far, and its stderr lines as they come.
