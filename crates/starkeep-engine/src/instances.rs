@@ -296,9 +296,11 @@ impl Instances {
         let (outcome, report) = match outcome {
             None => {
                 tracing::warn!(instance = %id, "sync lease lost to another process; run abandoned");
+                crate::reconciler::count_run("abandoned", None);
                 return Ok(None);
             }
             Some(Ok(report)) => {
+                crate::reconciler::count_run(report.outcome(), Some(&report));
                 tracing::info!(
                     instance = %id, holder, created = report.created, updated = report.updated,
                     dropped = report.dropped, unchanged = report.unchanged,
@@ -313,6 +315,7 @@ impl Instances {
             }
             Some(Err(e)) => {
                 tracing::warn!(instance = %id, holder, error = %e, duration_ms, "account sync run failed");
+                crate::reconciler::count_run("failed", None);
                 (
                     "failed".to_owned(),
                     serde_json::json!({ "error": e.to_string() }).to_string(),

@@ -263,6 +263,9 @@ struct LoggedRun {
     updated: u64,
     dropped: u64,
     unchanged: u64,
+    skipped: u64,
+    conflicts: u64,
+    failed: u64,
 }
 
 /// A JSON log line's time.
@@ -296,8 +299,55 @@ fn runs(replica: &mut Served, instance: &str) -> Vec<LoggedRun> {
             updated: count(v, "updated"),
             dropped: count(v, "dropped"),
             unchanged: count(v, "unchanged"),
+            skipped: count(v, "skipped"),
+            conflicts: count(v, "conflicts"),
+            failed: count(v, "failed"),
         })
         .collect()
+}
+
+/// The value of the Prometheus sample `name{labels}` (0 when absent) in `/metrics` text.
+fn sample(metrics: &str, name: &str, labels: &str) -> u64 {
+    let key = format!("{name}{{{labels}}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .map_or(0, |v| v.trim().parse::<f64>().unwrap() as u64)
+}
+
+/// A replica's sync counters: runs by outcome (ok, partial, failed, abandoned), then accounts by
+/// result (created, updated, dropped, unchanged, skipped, conflicts, failed).
+fn sync_counters(replica: &Served) -> Vec<u64> {
+    let out = Command::new("curl")
+        .args(["-sf", &format!("{}/metrics", replica.base())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GET /metrics");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let runs = ["ok", "partial", "failed", "abandoned"].map(|o| {
+        sample(
+            &text,
+            "starkeep_sync_runs_total",
+            &format!("outcome=\"{o}\""),
+        )
+    });
+    let accounts = [
+        "created",
+        "updated",
+        "dropped",
+        "unchanged",
+        "skipped",
+        "conflicts",
+        "failed",
+    ]
+    .map(|r| {
+        sample(
+            &text,
+            "starkeep_sync_accounts_total",
+            &format!("result=\"{r}\""),
+        )
+    });
+    runs.into_iter().chain(accounts).collect()
 }
 
 /// Waits (readiness, not timing) until `check` holds.
@@ -408,6 +458,49 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
             .all(|r| r.created == 0 && r.unchanged >= 3),
         "later runs find the accounts in place: {first_runs:?}"
     );
+    // The holder's counters add up to the runs it logged (read between two equal scrapes, so
+    // that no run ends in between).
+    let holder = &mut replicas[first];
+    let (counters, logged_runs) = (0..10)
+        .find_map(|_| {
+            let before = sync_counters(holder);
+            let logged_runs = runs(holder, &id);
+            (sync_counters(holder) == before).then_some((before, logged_runs))
+        })
+        .expect("two equal scrapes around reading the log");
+    let sum = |f: fn(&LoggedRun) -> u64| logged_runs.iter().map(f).sum::<u64>();
+    let runs_with = |partial: bool| {
+        let n = logged_runs
+            .iter()
+            .filter(|r| (r.failed > 0) == partial)
+            .count();
+        u64::try_from(n).unwrap()
+    };
+    assert_eq!(
+        counters,
+        vec![
+            runs_with(false),
+            runs_with(true),
+            0,
+            0,
+            sum(|r| r.created),
+            sum(|r| r.updated),
+            sum(|r| r.dropped),
+            sum(|r| r.unchanged),
+            sum(|r| r.skipped),
+            sum(|r| r.conflicts),
+            sum(|r| r.failed),
+        ],
+        "the holder's /metrics against its runs {logged_runs:?}"
+    );
+    assert!(counters[4] >= 3, "at least the test's accounts created");
+    println!(
+        "the holder's sync counters: runs ok/partial/failed/abandoned {:?}, \
+         accounts created/updated/dropped/unchanged/skipped/conflicts/failed {:?}",
+        &counters[..4],
+        &counters[4..]
+    );
+
     let (ok, out, err) = common::cli(
         dirs[2].path(),
         &["sync", "status", "--instance", &id, "--json"],
