@@ -573,4 +573,29 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
     );
     let after: Vec<LoggedRun> = runs(&mut replicas[second], &id);
     assert!(after.iter().any(|r| r.updated >= 1) && after.iter().any(|r| r.dropped >= 1));
+
+    // A clean stop (SIGTERM) gives the lease up: the last replica takes it at its next check
+    // (every quarter of the interval) after the stop.
+    let stopped_at = OffsetDateTime::from(SystemTime::now());
+    assert!(replicas[second].terminate().success());
+    assert!(replicas[second]
+        .logs()
+        .iter()
+        .any(|l| l.contains("handed the account sync leases over")));
+    let mut handed = None;
+    eventually("the last replica takes the lease", || {
+        handed = logged(&mut replicas[other], "took the account sync lease", &id)
+            .first()
+            .map(logged_at);
+        handed.is_some()
+    });
+    let to_handover = handed.unwrap() - stopped_at;
+    println!(
+        "after SIGTERM of the holder, the last replica took the lease in {:.3} s",
+        to_handover.as_seconds_f64()
+    );
+    assert!(to_handover <= INTERVAL / 2, "handed over in {to_handover}");
+    eventually("the last replica reconciles", || {
+        !runs(&mut replicas[other], &id).is_empty()
+    });
 }
