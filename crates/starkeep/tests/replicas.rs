@@ -514,6 +514,20 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
         Some(first_runs[0].holder.as_str()),
         "the store records the run's holder: {status}"
     );
+    let (code, body) = curl(&[
+        "-H",
+        &format!("X-Auth-Token: {token}"),
+        &format!(
+            "{}/v3/{project}/instances/{id}/starrocks/users/sync",
+            replicas[2].base()
+        ),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["last_run"]["holder"].as_str(),
+        Some(first_runs[0].holder.as_str()),
+        "{body}"
+    );
 
     // SIGKILL the holder; another replica takes the instance over within one interval.
     replicas[first].child.kill().unwrap();
