@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::mariadb::{self, OwnServer};
+use common::mariadb::{self, OwnMariaDb, SharedLeftovers};
 use common::{curl, Served};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -212,44 +212,33 @@ fn replicas_share_one_postgres_store() {
 /// The reconciler's interval in the sync test.
 const INTERVAL: Duration = Duration::from_secs(2);
 
-/// Accounts and a database made at the shared MariaDB (the sync source), dropped afterwards.
+/// Accounts and a database made at the shared MariaDB (the sync source); they and anything else
+/// named with the prefix are dropped afterwards, also if the test panics.
 struct SourceAccounts {
-    prefix: String,
     names: Vec<String>,
+    database: String,
+    _leftovers: SharedLeftovers,
 }
 
 impl SourceAccounts {
     fn create(count: usize) -> SourceAccounts {
         let prefix = format!("rp{:06x}", rand::random::<u32>() & 0xff_ffff);
+        let leftovers = SharedLeftovers::new(&prefix);
+        let database = format!("{prefix}_db");
         let names: Vec<String> = (0..count).map(|i| format!("{prefix}_u{i}")).collect();
-        let mut script = format!("CREATE DATABASE `{prefix}_db`;");
+        let mut script = format!("CREATE DATABASE `{database}`;");
         for (i, name) in names.iter().enumerate() {
             script.push_str(&format!(
                 "CREATE USER '{name}'@'%' IDENTIFIED BY 'Src-pass-{i}'; \
-                 GRANT SELECT ON `{prefix}_db`.* TO '{name}'@'%';"
+                 GRANT SELECT ON `{database}`.* TO '{name}'@'%';"
             ));
         }
-        assert!(mariadb::sql(&mariadb::SHARED, &script), "source accounts");
-        SourceAccounts { prefix, names }
-    }
-
-    fn database(&self) -> String {
-        format!("{}_db", self.prefix)
-    }
-}
-
-impl Drop for SourceAccounts {
-    fn drop(&mut self) {
-        for name in &self.names {
-            mariadb::sql(
-                &mariadb::SHARED,
-                &format!("DROP USER IF EXISTS '{name}'@'%'"),
-            );
+        mariadb::sql_script(&mariadb::SHARED, &script);
+        SourceAccounts {
+            names,
+            database,
+            _leftovers: leftovers,
         }
-        mariadb::sql(
-            &mariadb::SHARED,
-            &format!("DROP DATABASE IF EXISTS `{}`", self.database()),
-        );
     }
 }
 
@@ -367,14 +356,9 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
     let url = db.url();
     let key = master_key();
     // The target: a MariaDB of the test's own, with an admin for starkeep.
-    let target = OwnServer::start();
+    let target = OwnMariaDb::start("starkeep", "Target-admin-1");
     let source = SourceAccounts::create(3);
-    assert!(target.root(&format!(
-        "CREATE USER 'starkeep'@'%' IDENTIFIED BY 'Target-admin-1'; \
-         GRANT ALL ON *.* TO 'starkeep'@'%' WITH GRANT OPTION; \
-         CREATE DATABASE `{}`",
-        source.database()
-    )));
+    assert!(target.root(&format!("CREATE DATABASE `{}`", source.database)));
     let env = [
         ("STARKEEP_DATABASE_URL", url.as_str()),
         ("STARKEEP_MASTER_KEY", key.as_str()),
@@ -430,7 +414,7 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
     ]);
     assert_eq!((code, &body), (200, &serde_json::json!({"success": true})));
     eventually("the source accounts are mirrored", || {
-        mariadb::can_log_in(target.port, &source.names[0], "Src-pass-0")
+        target.login(&source.names[0], "Src-pass-0")
     });
 
     // Over three intervals, one replica reconciles the instance, once per interval.
@@ -573,7 +557,7 @@ fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
         )
     ));
     eventually("the new password and the drop are mirrored", || {
-        mariadb::can_log_in(target.port, &source.names[1], "Src-pass-new")
+        target.login(&source.names[1], "Src-pass-new")
             && target.root_value(&format!(
                 "SELECT COUNT(*) FROM mysql.user WHERE user = '{}'",
                 source.names[2]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mariadb;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -10,8 +12,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
-
-pub mod mariadb;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_starkeep");
 
