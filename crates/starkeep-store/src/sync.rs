@@ -1,5 +1,5 @@
-//! Account sync state: which target accounts sync created, who reconciles an instance now and
-//! when next, and how its last reconcile went. What the states mean is `starkeep-sync`'s business.
+//! Account sync state: which target accounts sync created, who reconciles an instance now, and
+//! how its last reconcile went. What the states mean is `starkeep-sync`'s business.
 
 use std::collections::BTreeSet;
 
@@ -22,7 +22,8 @@ pub struct SyncRun {
     pub holder: String,
 }
 
-/// A lease on reconciling an instance, in milliseconds on the store's clock.
+/// A lease on reconciling an instance, with the instance's schedule (when its next reconcile is
+/// due), in milliseconds on the store's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncLease {
     /// The store's clock when the lease was taken or renewed.
