@@ -1,7 +1,7 @@
 //! starkeep's HTTP API.
 //!
 //! [`router`] builds the whole service: the account endpoints of the contract
-//! (`../shared/contract/API.md`), the token endpoints, `/health` and `/openapi.json`, behind the
+//! (`../shared/contract/API.md`), the token endpoints, `/health`, `/metrics` and `/openapi.json`, behind the
 //! layers of [`middleware`]. Each endpoint lives in its own file and does the same four things:
 //! the caller is authenticated ([`auth`]), the input is read into domain types, one engine call
 //! is made, the answer is written; every change request is recorded in the audit trail
@@ -16,6 +16,7 @@ pub mod error;
 pub mod external_iam;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod sync;
@@ -184,19 +185,22 @@ fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppSt
 
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(openapi::openapi_json))
         .merge(token_routes)
         .merge(project_routes)
 }
 
-/// The whole service.
+/// The whole service. Installs the process's metrics recorder ([`metrics::install`]) if none is.
 pub fn router(state: AppState, limits: Limits) -> Router {
+    metrics::install();
     let (routes, document) = documented_routes(&state, limits.body_bytes).split_for_parts();
     routes
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound).into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed).into_response()
         })
+        .layer(axum::middleware::from_fn(metrics::count_requests))
         .layer(Extension(Arc::new(document)))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(axum::middleware::from_fn_with_state(

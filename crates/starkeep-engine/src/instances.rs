@@ -108,6 +108,11 @@ impl Instances {
         }
     }
 
+    /// The store the directory reads.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The SQL engine of `record`, from the cache while its settings are unchanged.
     pub fn sql_engine(&self, record: InstanceRecord) -> Result<Arc<SqlEngine>, EngineError> {
         let Some(secrets) = &self.secrets else {
@@ -218,11 +223,10 @@ impl Instances {
         Ok((target, source))
     }
 
-    /// One pass of the account-sync reconciler: every instance whose switch is on and whose
-    /// lease `holder` gets (or keeps) is reconciled once, and its run recorded. The lease lasts
-    /// `lease` and is renewed while the run goes on; it is kept after the run, so the same
-    /// process goes on reconciling the instance until it stops, and another takes over once the
-    /// lease has expired. Answers the instances reconciled.
+    /// Reconciles every instance whose switch is on and whose lease `holder` gets (or keeps),
+    /// now, whatever the schedule says, and records the runs: a pass for tests and tools. `serve`
+    /// runs [`crate::Reconciler`], which keeps the schedule. The lease lasts `lease` and is
+    /// renewed while a run goes on. Answers the instances reconciled.
     pub async fn sync_pass(
         &self,
         holder: &str,
@@ -239,82 +243,98 @@ impl Instances {
             let Some(record) = records.iter().find(|r| r.id == id).cloned() else {
                 continue;
             };
-            let now = starkeep_store::now_millis();
-            if !self
+            if self
                 .store
-                .acquire_sync_lease(&id, holder, now, ttl_ms)
+                .take_sync_lease(&id, holder, ttl_ms)
                 .await?
+                .is_none()
             {
                 continue;
             }
-            let started_at = now / 1000;
-            let clock = std::time::Instant::now();
-            let run = async {
-                let (target, source) = self.sync_pair(record)?;
-                target.reconcile_from(&source).await
-            };
-            let renew = async {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    let now = starkeep_store::now_millis();
-                    match self
-                        .store
-                        .acquire_sync_lease(&id, holder, now, ttl_ms)
-                        .await
-                    {
-                        Ok(true) => {}
-                        Ok(false) => return,
-                        Err(e) => {
-                            tracing::warn!(instance = %id, error = %e, "could not renew the sync lease")
-                        }
-                    }
-                }
-            };
-            let outcome = tokio::select! {
-                outcome = run => Some(outcome),
-                () = renew => None,
-            };
-            let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-            let (outcome, report) = match outcome {
-                None => {
-                    tracing::warn!(instance = %id, "sync lease lost to another process; run abandoned");
-                    continue;
-                }
-                Some(Ok(report)) => {
-                    tracing::info!(
-                        instance = %id, created = report.created, updated = report.updated,
-                        dropped = report.dropped, unchanged = report.unchanged,
-                        skipped = report.skipped.len(), conflicts = report.conflicts.len(),
-                        failed = report.failed.len(), writes = report.writes,
-                        "account sync run"
-                    );
-                    (
-                        report.outcome().to_owned(),
-                        serde_json::to_string(&report).expect("report serialises"),
-                    )
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(instance = %id, error = %e, "account sync run failed");
-                    (
-                        "failed".to_owned(),
-                        serde_json::json!({ "error": e.to_string() }).to_string(),
-                    )
-                }
-            };
-            self.store
-                .record_sync_run(
-                    &id,
-                    &starkeep_store::SyncRun {
-                        started_at,
-                        duration_ms,
-                        outcome,
-                        report,
-                    },
-                )
-                .await?;
-            done.push(id);
+            if self.reconcile_held(record, holder, lease).await?.is_some() {
+                done.push(id);
+            }
         }
         Ok(done)
+    }
+
+    /// One reconcile of `record`, whose lease `holder` has: the lease is renewed every half
+    /// `lease` while the run goes on, and the run is abandoned if the lease is lost. A finished
+    /// run is recorded with its holder; answers its outcome (`ok`, `partial` or `failed`), or
+    /// `None` if it was abandoned.
+    pub async fn reconcile_held(
+        &self,
+        record: InstanceRecord,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<String>, EngineError> {
+        let id = record.id.clone();
+        let ttl_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let started_at = starkeep_store::now_unix();
+        let clock = std::time::Instant::now();
+        let run = async {
+            let (target, source) = self.sync_pair(record)?;
+            target.reconcile_from(&source).await
+        };
+        let renew = async {
+            loop {
+                tokio::time::sleep(lease / 2).await;
+                match self.store.take_sync_lease(&id, holder, ttl_ms).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(instance = %id, error = %e, "could not renew the sync lease")
+                    }
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = run => Some(outcome),
+            () = renew => None,
+        };
+        let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let (outcome, report) = match outcome {
+            None => {
+                tracing::warn!(instance = %id, "sync lease lost to another process; run abandoned");
+                crate::reconciler::count_run("abandoned", None);
+                return Ok(None);
+            }
+            Some(Ok(report)) => {
+                crate::reconciler::count_run(report.outcome(), Some(&report));
+                tracing::info!(
+                    instance = %id, holder, created = report.created, updated = report.updated,
+                    dropped = report.dropped, unchanged = report.unchanged,
+                    skipped = report.skipped.len(), conflicts = report.conflicts.len(),
+                    failed = report.failed.len(), writes = report.writes, duration_ms,
+                    "account sync run"
+                );
+                (
+                    report.outcome().to_owned(),
+                    serde_json::to_string(&report).expect("report serialises"),
+                )
+            }
+            Some(Err(e)) => {
+                tracing::warn!(instance = %id, holder, error = %e, duration_ms, "account sync run failed");
+                crate::reconciler::count_run("failed", None);
+                (
+                    "failed".to_owned(),
+                    serde_json::json!({ "error": e.to_string() }).to_string(),
+                )
+            }
+        };
+        self.store
+            .record_sync_run(
+                &id,
+                &starkeep_store::SyncRun {
+                    started_at,
+                    duration_ms,
+                    outcome: outcome.clone(),
+                    report,
+                    holder: holder.to_owned(),
+                },
+            )
+            .await?;
+        Ok(Some(outcome))
     }
 
     /// The instance and its last sync run.
@@ -328,7 +348,7 @@ impl Instances {
         Ok((record, run))
     }
 
-    /// Records the instance's sync switch; the reconciler ([`Instances::sync_pass`]) does the
+    /// Records the instance's sync switch; the reconciler ([`crate::Reconciler`]) does the
     /// mirroring. Starting needs a TaurusDB source that answers
     /// ([`EngineError::NoSyncSource`], [`EngineError::SyncSourceUnavailable`] otherwise, and
     /// nothing changes); stopping leaves the mirrored accounts in place.
@@ -347,6 +367,10 @@ impl Instances {
             })?;
         }
         self.store.set_sync_enabled(&record.id, enabled).await?;
+        if enabled && !record.sync_enabled {
+            // Switched on: the first run is due at once, not an interval after the last one.
+            self.store.make_sync_due(&record.id).await?;
+        }
         Ok(())
     }
 }

@@ -14,6 +14,7 @@ mod embedded;
 mod error;
 mod instances;
 mod model;
+mod reconciler;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ pub use embedded::{EmbeddedEngine, EmbeddedSettings, DEFAULT_EMBEDDED_DATABASES}
 pub use error::EngineError;
 pub use instances::{EngineKind, Instances};
 pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
+pub use reconciler::{describe_sync_metrics, Reconciler, SyncSchedule, SYNC_ACCOUNTS, SYNC_RUNS};
 pub use sql::{SqlEngine, SqlSettings};
 
 /// The operations of the account API, as one engine carries them out on one instance.

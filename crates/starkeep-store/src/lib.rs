@@ -37,7 +37,7 @@ pub use iam::{IamUser, RoleBinding};
 pub use instances::{InstanceRecord, NewInstance};
 pub use pending::PendingCreate;
 pub use projects::Project;
-pub use sync::{now_millis, SyncRun};
+pub use sync::{now_millis, SyncLease, SyncRun};
 
 static DRIVERS: Once = Once::new();
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::Row;
 use starkeep_domain::InstanceId;
 
-use crate::{now_unix, Store, StoreError};
+use crate::{now_unix, Backend, Store, StoreError};
 
 /// The last reconcile of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,19 @@ pub struct SyncRun {
     pub outcome: String,
     /// JSON: counts and per-account reasons.
     pub report: String,
+    /// The replica that made the run (its lease holder name).
+    pub holder: String,
+}
+
+/// A lease on reconciling an instance, with the instance's schedule (when its next reconcile is
+/// due), in milliseconds on the store's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLease {
+    /// The store's clock when the lease was taken or renewed.
+    pub now_ms: i64,
+    pub expires_at: i64,
+    /// When the instance's next reconcile is due.
+    pub next_run_at: i64,
 }
 
 impl Store {
@@ -102,28 +115,78 @@ impl Store {
         Ok(())
     }
 
-    /// Takes or renews the lease on reconciling `instance` for `holder` until `now_ms + ttl_ms`.
-    /// Answers whether `holder` has it: a lease held by another holder is taken only once it has
-    /// expired.
-    pub async fn acquire_sync_lease(
+    /// Takes or renews the lease on reconciling `instance` for `holder` for `ttl_ms` from now,
+    /// on the store's clock. Answers the lease if `holder` has it: a lease held by another holder
+    /// is taken only once it has expired. The schedule (`next_run_at`) stays with the instance
+    /// when the lease changes hands.
+    pub async fn take_sync_lease(
         &self,
         instance: &InstanceId,
         holder: &str,
-        now_ms: i64,
         ttl_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO sync_leases (instance_id, holder, expires_at) VALUES ($1, $2, $3) \
+    ) -> Result<Option<SyncLease>, StoreError> {
+        let now = self.clock_ms();
+        let row = sqlx::query(&format!(
+            "INSERT INTO sync_leases (instance_id, holder, expires_at, next_run_at) \
+             VALUES ($1, $2, {now} + $3, 0) \
              ON CONFLICT (instance_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE sync_leases.holder = excluded.holder OR sync_leases.expires_at <= $4",
-        )
+             WHERE sync_leases.holder = excluded.holder OR sync_leases.expires_at <= {now} \
+             RETURNING expires_at, next_run_at, {now} AS now_ms"
+        ))
         .bind(instance.as_str())
         .bind(holder)
-        .bind(now_ms + ttl_ms)
-        .bind(now_ms)
+        .bind(ttl_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(SyncLease {
+                now_ms: r.try_get("now_ms")?,
+                expires_at: r.try_get("expires_at")?,
+                next_run_at: r.try_get("next_run_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Claims the instance's due run for `holder`: if `holder` has an unexpired lease and the run
+    /// is due, moves the next one to `interval_ms` from now and answers true. Whoever holds the
+    /// lease, an instance is claimed at most once per interval.
+    pub async fn claim_sync_run(
+        &self,
+        instance: &InstanceId,
+        holder: &str,
+        interval_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock_ms();
+        let done = sqlx::query(&format!(
+            "UPDATE sync_leases SET next_run_at = {now} + $3 \
+             WHERE instance_id = $1 AND holder = $2 AND expires_at > {now} AND next_run_at <= {now}"
+        ))
+        .bind(instance.as_str())
+        .bind(holder)
+        .bind(interval_ms)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes the instance's next run due now (when its switch is turned on).
+    pub async fn make_sync_due(&self, instance: &InstanceId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_leases SET next_run_at = 0 WHERE instance_id = $1")
+            .bind(instance.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every lease `holder` has at once (a replica stopping), keeping the schedule, so
+    /// another replica takes the instances over at its next check.
+    pub async fn expire_sync_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE sync_leases SET expires_at = 0 WHERE holder = $1")
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Gives the lease up, if `holder` has it.
@@ -140,6 +203,15 @@ impl Store {
         Ok(())
     }
 
+    /// The store's clock in milliseconds since the Unix epoch, as SQL: leases compare times of
+    /// one clock, whatever the replicas' clocks say.
+    fn clock_ms(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        }
+    }
+
     /// Records an instance's latest reconcile, replacing the one before.
     pub async fn record_sync_run(
         &self,
@@ -147,16 +219,17 @@ impl Store {
         run: &SyncRun,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sync_runs (instance_id, started_at, duration_ms, outcome, report) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance_id) DO UPDATE SET \
+            "INSERT INTO sync_runs (instance_id, started_at, duration_ms, outcome, report, holder) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (instance_id) DO UPDATE SET \
              started_at = excluded.started_at, duration_ms = excluded.duration_ms, \
-             outcome = excluded.outcome, report = excluded.report",
+             outcome = excluded.outcome, report = excluded.report, holder = excluded.holder",
         )
         .bind(instance.as_str())
         .bind(run.started_at)
         .bind(run.duration_ms)
         .bind(&run.outcome)
         .bind(&run.report)
+        .bind(&run.holder)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -168,7 +241,7 @@ impl Store {
         instance: &InstanceId,
     ) -> Result<Option<SyncRun>, StoreError> {
         let row = sqlx::query(
-            "SELECT started_at, duration_ms, outcome, report FROM sync_runs WHERE instance_id = $1",
+            "SELECT started_at, duration_ms, outcome, report, holder FROM sync_runs WHERE instance_id = $1",
         )
         .bind(instance.as_str())
         .fetch_optional(self.pool())
@@ -179,6 +252,7 @@ impl Store {
                 duration_ms: r.try_get("duration_ms")?,
                 outcome: r.try_get("outcome")?,
                 report: r.try_get("report")?,
+                holder: r.try_get("holder")?,
             })
         })
         .transpose()

@@ -304,51 +304,75 @@ async fn sync_ownership_leases_and_runs(store: Store) {
     store.forget_owned(&inst.id, "bi").await.unwrap();
     assert_eq!(store.owned_accounts(&inst.id).await.unwrap().len(), 1);
 
-    // One holder at a time; another takes over only after expiry.
-    let t = 1_000_000;
+    // One holder at a time, on the store's clock; another takes over only after expiry.
+    let long = 60_000;
+    let first = store
+        .take_sync_lease(&inst.id, "a", long)
+        .await
+        .unwrap()
+        .expect("a free lease is taken");
+    assert_eq!(first.next_run_at, 0, "a new lease is due at once");
+    assert!(first.expires_at >= first.now_ms + long);
     assert!(store
-        .acquire_sync_lease(&inst.id, "a", t, 30_000)
+        .take_sync_lease(&inst.id, "b", long)
         .await
-        .unwrap());
-    assert!(!store
-        .acquire_sync_lease(&inst.id, "b", t + 1_000, 30_000)
+        .unwrap()
+        .is_none());
+    let renewed = store
+        .take_sync_lease(&inst.id, "a", long)
         .await
-        .unwrap());
-    assert!(
-        store
-            .acquire_sync_lease(&inst.id, "a", t + 2_000, 30_000)
-            .await
-            .unwrap(),
-        "renewal"
-    );
-    assert!(!store
-        .acquire_sync_lease(&inst.id, "b", t + 31_000, 30_000)
+        .unwrap()
+        .expect("renewal");
+    assert!(renewed.expires_at >= first.expires_at);
+
+    // A due run is claimed once per interval, by the holder only.
+    assert!(!store.claim_sync_run(&inst.id, "b", long).await.unwrap());
+    assert!(store.claim_sync_run(&inst.id, "a", long).await.unwrap());
+    assert!(!store.claim_sync_run(&inst.id, "a", long).await.unwrap());
+    let scheduled = store
+        .take_sync_lease(&inst.id, "a", long)
         .await
-        .unwrap());
-    assert!(
-        store
-            .acquire_sync_lease(&inst.id, "b", t + 32_000, 30_000)
-            .await
-            .unwrap(),
-        "expired"
-    );
-    assert!(!store
-        .acquire_sync_lease(&inst.id, "a", t + 33_000, 30_000)
+        .unwrap()
+        .unwrap();
+    assert!(scheduled.next_run_at >= first.now_ms + long);
+
+    // A stopping holder expires its leases: another takes over at once, and the schedule stays.
+    assert_eq!(store.expire_sync_leases("a").await.unwrap(), 1);
+    let taken = store
+        .take_sync_lease(&inst.id, "b", long)
         .await
-        .unwrap());
+        .unwrap()
+        .expect("an expired lease is taken");
+    assert_eq!(taken.next_run_at, scheduled.next_run_at);
+    assert!(!store.claim_sync_run(&inst.id, "b", long).await.unwrap());
+    store.make_sync_due(&inst.id).await.unwrap();
+    assert!(store.claim_sync_run(&inst.id, "b", long).await.unwrap());
+
+    // A lease runs out by itself (here one of no length: expired as soon as taken).
     store.release_sync_lease(&inst.id, "a").await.unwrap();
     assert!(
-        !store
-            .acquire_sync_lease(&inst.id, "a", t + 34_000, 30_000)
+        store
+            .take_sync_lease(&inst.id, "a", long)
             .await
-            .unwrap(),
+            .unwrap()
+            .is_none(),
         "a cannot release b's lease"
     );
     store.release_sync_lease(&inst.id, "b").await.unwrap();
     assert!(store
-        .acquire_sync_lease(&inst.id, "a", t + 35_000, 30_000)
+        .take_sync_lease(&inst.id, "a", 0)
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
+    assert!(
+        !store.claim_sync_run(&inst.id, "a", long).await.unwrap(),
+        "expired: no claim"
+    );
+    assert!(store
+        .take_sync_lease(&inst.id, "b", long)
+        .await
+        .unwrap()
+        .is_some());
 
     assert!(store.last_sync_run(&inst.id).await.unwrap().is_none());
     for outcome in ["failed", "ok"] {
@@ -357,6 +381,7 @@ async fn sync_ownership_leases_and_runs(store: Store) {
             duration_ms: 12,
             outcome: outcome.into(),
             report: "{}".into(),
+            holder: format!("replica-{outcome}"),
         };
         store.record_sync_run(&inst.id, &run).await.unwrap();
         assert_eq!(store.last_sync_run(&inst.id).await.unwrap(), Some(run));

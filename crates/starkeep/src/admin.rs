@@ -388,7 +388,7 @@ pub async fn sync_status(
         let last_run = run.map(|run| {
             json!({
                 "started_at": run.started_at, "duration_ms": run.duration_ms,
-                "outcome": run.outcome,
+                "outcome": run.outcome, "holder": run.holder,
                 "report": serde_json::from_str::<serde_json::Value>(&run.report)
                     .unwrap_or(serde_json::Value::Null),
             })

@@ -142,7 +142,8 @@ pub struct ServeArgs {
     /// caller gets one try per interval).
     #[arg(long, env = "STARKEEP_AUTH_FAILURE_INTERVAL", default_value_t = 3)]
     pub auth_failure_interval_secs: u64,
-    /// How often account sync reconciles each instance whose switch is on, in seconds.
+    /// How often account sync reconciles each instance whose switch is on, in seconds. Replicas
+    /// check every quarter of it, and one takes over a dead replica's instances within it.
     #[arg(long, env = "STARKEEP_SYNC_INTERVAL", default_value_t = 30)]
     pub sync_interval_secs: u64,
 }

@@ -10,7 +10,7 @@ use starkeep_api::throttle::FailureLimit;
 use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, AccessKeys, Iam, Role};
 use starkeep_engine::EmbeddedEngine;
-use starkeep_engine::Instances;
+use starkeep_engine::{Instances, Reconciler, SyncSchedule};
 use starkeep_store::{Store, StoreError};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
@@ -68,10 +68,22 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
         instances.clone(),
         Duration::from_secs(args.repair_interval_secs.max(1)),
     ));
-    tokio::spawn(sync_loop(
+    let reconciler = Reconciler::new(
         instances.clone(),
-        Duration::from_secs(args.sync_interval_secs.max(1)),
-    ));
+        format!(
+            "starkeep-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ),
+        SyncSchedule {
+            interval: Duration::from_secs(args.sync_interval_secs.max(1)),
+        },
+    );
+    tracing::info!(
+        holder = reconciler.holder(),
+        "account sync reconciler started"
+    );
+    tokio::spawn(reconciler.clone().run());
     let app = router(
         AppState::assemble(ctx.store.clone(), iam, instances, auth),
         limits,
@@ -84,6 +96,11 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     server::serve(listener, app, tls, connections, shutdown_signal())
         .await
         .context("serving")?;
+    match reconciler.step_down().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(leases = n, "handed the account sync leases over"),
+        Err(e) => tracing::warn!(error = %e, "could not hand the account sync leases over"),
+    }
     ctx.store.close().await;
     tracing::info!("starkeep stopped");
     Ok(())
@@ -207,24 +224,6 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
-}
-
-/// The account-sync reconciler: now and every `interval`, every instance whose switch is on is
-/// reconciled by the one process holding its lease (twice the interval, renewed during a run).
-async fn sync_loop(instances: Instances, interval: Duration) {
-    let holder = format!(
-        "starkeep-{}-{:016x}",
-        std::process::id(),
-        rand::random::<u64>()
-    );
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        if let Err(e) = instances.sync_pass(&holder, interval * 2).await {
-            tracing::warn!(error = %e, "account sync pass failed");
-        }
-    }
 }
 
 /// Drops what unfinished account creates left behind, now and every `interval`. A create counts

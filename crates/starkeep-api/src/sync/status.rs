@@ -18,6 +18,8 @@ pub struct SyncRunBody {
     pub duration_ms: i64,
     /// `ok`, `partial` or `failed`.
     pub outcome: String,
+    /// The replica that made the run: its lease holder name, `starkeep-<pid>-<random>`.
+    pub holder: String,
     /// Counts (created, updated, dropped, unchanged, writes) and the skipped, conflicting and
     /// failed accounts with their reasons; `{"error": ...}` for a failed run.
     #[schema(value_type = Object)]
@@ -61,6 +63,7 @@ pub async fn sync_status(
             started_at: run.started_at,
             duration_ms: run.duration_ms,
             outcome: run.outcome,
+            holder: run.holder,
             report: serde_json::from_str(&run.report).unwrap_or(serde_json::Value::Null),
         }),
     }))
