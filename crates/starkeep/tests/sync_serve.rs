@@ -2,48 +2,21 @@
 //! source account at once, and after a restart it goes on (the switch lives in the store).
 //!
 //! The target is the MariaDB on 127.0.0.1:3306 (root, empty password); the TaurusDB source is a
-//! second MariaDB this test starts on its own port and data dir, driven with the `mariadb`
-//! client. Names carry a random prefix.
+//! second MariaDB this test starts on its own port and data dir (`common::mariadb`), driven
+//! with the `mariadb` client. Names carry a random prefix.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::mariadb::{sql, which, OwnMariaDb};
 use common::{cli, curl, Served};
 use serde_json::Value;
 
 const ADMIN_PW: (&str, &str) = ("STARKEEP_TEST_SOURCE_PW", "Source-admin-1");
 const EMPTY: (&str, &str) = ("STARKEEP_TEST_EMPTY_PASSWORD", "");
-
-fn which(names: &[&str]) -> PathBuf {
-    for name in names {
-        if Path::new(name).is_absolute() && Path::new(name).exists() {
-            return PathBuf::from(name);
-        }
-        if let Ok(out) = Command::new("which").arg(name).output() {
-            let found = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            if out.status.success() && !found.is_empty() {
-                return PathBuf::from(found);
-            }
-        }
-    }
-    panic!("none of {names:?} found (scripts/test installs MariaDB)");
-}
-
-/// Runs SQL with the `mariadb` client; answers whether it succeeded.
-fn sql(conn: &[&str], statement: &str) -> bool {
-    Command::new(which(&["mariadb", "mysql"]))
-        .arg("--no-defaults")
-        .args(conn)
-        .args(["-N", "-e", statement])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 /// Runs a long script with the `mariadb` client, fed on stdin.
 fn sql_script(conn: &[&str], script: &str) {
@@ -88,89 +61,15 @@ fn sql_value(conn: &[&str], statement: &str) -> String {
 
 const TARGET: [&str; 4] = ["-h127.0.0.1", "-P3306", "-uroot", "--protocol=TCP"];
 
-struct SourceServer {
-    child: Child,
-    port: u16,
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl SourceServer {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let socket = dir.path().join("sock").display().to_string();
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let installed = Command::new(which(&["mariadb-install-db", "mysql_install_db"]))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(installed.success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(which(&["mariadbd", "mysqld", "/usr/sbin/mariadbd"]))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={socket}"))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("err.log").display()
-            ))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Self {
-            child,
-            port,
-            socket,
-            _dir: dir,
-        };
-        // Readiness: wait until it answers.
-        let ready = (0..600).any(|_| {
-            let up = server.root("SELECT 1");
-            if !up {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            up
-        });
-        assert!(ready, "the source MariaDB answers");
-        for host in ["localhost", "%"] {
-            server.root(&format!("DROP USER IF EXISTS ''@'{host}'"));
-        }
-        let hostname = String::from_utf8(Command::new("hostname").output().unwrap().stdout)
-            .unwrap_or_default();
-        server.root(&format!("DROP USER IF EXISTS ''@'{}'", hostname.trim()));
-        assert!(server.root(&format!(
-            "CREATE USER 'sync_admin'@'%' IDENTIFIED BY '{}'; \
-             GRANT ALL ON *.* TO 'sync_admin'@'%' WITH GRANT OPTION",
-            ADMIN_PW.1
-        )));
-        server
-    }
-
-    fn root(&self, statement: &str) -> bool {
-        sql(&["-S", &self.socket, "-uroot"], statement)
-    }
-}
-
-impl Drop for SourceServer {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
+/// The TaurusDB source: a MariaDB of the test's own, with the admin starkeep syncs from.
+fn start_source() -> OwnMariaDb {
+    let source = OwnMariaDb::start();
+    assert!(source.root(&format!(
+        "CREATE USER 'sync_admin'@'%' IDENTIFIED BY '{}'; \
+         GRANT ALL ON *.* TO 'sync_admin'@'%' WITH GRANT OPTION",
+        ADMIN_PW.1
+    )));
+    source
 }
 
 fn target_root(statement: &str) -> bool {
@@ -206,7 +105,7 @@ fn eventually(what: &str, check: impl Fn() -> bool) {
 
 #[test]
 fn serve_reconciles_switched_on_instances_and_goes_on_after_a_restart() {
-    let source = SourceServer::start();
+    let source = start_source();
     let prefix = format!("v{:06x}", rand::random::<u32>() & 0xff_ffff);
     let db = format!("{prefix}_a");
     let app = format!("{prefix}_app");
@@ -345,7 +244,7 @@ fn serve_reconciles_switched_on_instances_and_goes_on_after_a_restart() {
 
 /// Sets up a project, a `mysql` instance on 3306 with `source` as its TaurusDB source, an admin
 /// token; answers (instance id, project id, token).
-fn provision(d: &Path, source: &SourceServer) -> (String, String, String) {
+fn provision(d: &Path, source: &OwnMariaDb) -> (String, String, String) {
     let envs = [
         ADMIN_PW,
         EMPTY,
@@ -415,7 +314,7 @@ fn provision(d: &Path, source: &SourceServer) -> (String, String, String) {
 #[test]
 fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     const N: usize = 3000;
-    let source = SourceServer::start();
+    let source = start_source();
     let prefix = format!("k{:06x}", rand::random::<u32>() & 0xff_ffff);
     let db = format!("{prefix}_a");
     let own = format!("{prefix}_own");

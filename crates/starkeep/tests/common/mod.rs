@@ -1,7 +1,9 @@
 //! Running the real `starkeep` binary from tests: a served instance with its output, the CLI,
-//! and curl.
+//! and curl; [`mariadb`]: a MariaDB server of a test's own.
 
 #![allow(dead_code)]
+
+pub mod mariadb;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
