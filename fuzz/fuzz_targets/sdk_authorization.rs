@@ -5,9 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use starkeep_auth::sdk_signature::{
-    canonical_query, canonical_uri, parse_sdk_date, Authorization,
-};
+use starkeep_auth::sdk_signature::{canonical_query, canonical_uri, parse_sdk_date, Authorization};
 
 fuzz_target!(|data: &[u8]| {
     let _ = Authorization::claims_scheme(data);

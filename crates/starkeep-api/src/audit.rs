@@ -109,7 +109,10 @@ pub async fn record_changes(
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = response.status().as_u16();
-    let code = response.extensions().get::<ApiError>().map(|e| e.code.code());
+    let code = response
+        .extensions()
+        .get::<ApiError>()
+        .map(|e| e.code.code());
     if let Err(e) = app.store().finish_audit(&id, status, code).await {
         tracing::error!(
             error = %e, request_id = %event.request_id, status,

@@ -26,10 +26,7 @@ fn database_name() -> impl Strategy<Value = String> {
 }
 
 fn scope() -> impl Strategy<Value = Scope> {
-    prop_oneof![
-        Just(Scope::All),
-        database_name().prop_map(Scope::Database)
-    ]
+    prop_oneof![Just(Scope::All), database_name().prop_map(Scope::Database)]
 }
 
 /// Pieces of `SHOW GRANTS` rows, assembled at random.
@@ -82,9 +79,23 @@ fn grant_set() -> impl Strategy<Value = GrantSet> {
     ]);
     let privilege = prop_oneof![
         prop::sample::select(vec![
-            "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "EXPORT",
-            "USAGE", "CREATE TABLE", "CREATE VIEW", "LOCK TABLES", "EXECUTE", "SHOW VIEW",
-            "REFRESH", "CREATE DATABASE",
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "CREATE",
+            "DROP",
+            "ALTER",
+            "INDEX",
+            "EXPORT",
+            "USAGE",
+            "CREATE TABLE",
+            "CREATE VIEW",
+            "LOCK TABLES",
+            "EXECUTE",
+            "SHOW VIEW",
+            "REFRESH",
+            "CREATE DATABASE",
         ])
         .prop_map(str::to_owned),
         "[A-Z ]{1,12}",

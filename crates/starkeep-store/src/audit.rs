@@ -60,12 +60,13 @@ impl Store {
         status: u16,
         error_code: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
-            .bind(i64::from(status))
-            .bind(error_code)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        let done =
+            sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
+                .bind(i64::from(status))
+                .bind(error_code)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
         if done.rows_affected() == 1 {
             Ok(())
         } else {

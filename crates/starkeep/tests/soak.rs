@@ -31,7 +31,14 @@ fn a_short_soak_sees_no_errors() {
     );
     assert!(report.requests > 0, "the soak sent requests");
     assert!(report.cycles > 0, "whole create-to-delete cycles completed");
-    assert_eq!(report.errors, 0, "failed requests: {:?}", report.error_samples);
-    assert_eq!(report.leftover_accounts, 0, "every account made was deleted");
+    assert_eq!(
+        report.errors, 0,
+        "failed requests: {:?}",
+        report.error_samples
+    );
+    assert_eq!(
+        report.leftover_accounts, 0,
+        "every account made was deleted"
+    );
     assert!(!report.panicked, "the server logged a panic");
 }
