@@ -31,7 +31,9 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -qF "$version"; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-cargo build --locked --quiet -p starkeep
+# The same build as the test suite's (a `-p starkeep` build would unify features differently
+# and rebuild dependencies for minutes); after `cargo test --workspace` it is a no-op.
+cargo test --workspace --locked --quiet --no-run
 bin="$target_dir/debug/starkeep"
 
 work=$(mktemp -d)

@@ -1,6 +1,8 @@
-//! The audit trail's recorder: after every change request that passed authentication, one
+//! The audit trail's recorder: for every change request that passed authentication, one
 //! [`AuditEvent`] — who, which project and instance, which account, what, when, the request id
-//! and the outcome (status and error code).
+//! and the outcome (status and error code). The event is written before the change is made and
+//! its outcome after, so no change happens unrecorded: a change whose event cannot be written is
+//! refused (`DBS.200500`), and one that is cut off keeps its event with status 0.
 //!
 //! The account name is read from the query or the body's `user_name`; nothing else of the body
 //! is kept, so a password never reaches the trail. Reads (GET) are not recorded.
@@ -71,7 +73,7 @@ pub async fn record_changes(
         .and_then(|n| n.action.as_ref())
         .and_then(|v| v.as_str());
     let path = parts.uri.path().to_owned();
-    let mut event = AuditEvent {
+    let event = AuditEvent {
         at_ms: starkeep_store::now_millis(),
         request_id: parts
             .headers
@@ -93,16 +95,29 @@ pub async fn record_changes(
         status: 0,
         error_code: None,
     };
+    let id = match app.store().begin_audit(&event).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(
+                error = %e, request_id = %event.request_id,
+                "could not record the audit event; the change is refused"
+            );
+            return Err(ApiError::new(ErrorCode::Internal));
+        }
+    };
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    event.status = response.status().as_u16();
-    event.error_code = response
+    let status = response.status().as_u16();
+    let code = response
         .extensions()
         .get::<ApiError>()
-        .map(|e| e.code.code().to_owned());
-    if let Err(e) = app.store().record_audit(&event).await {
-        tracing::error!(error = %e, request_id = %event.request_id, "could not record the audit event");
+        .map(|e| e.code.code());
+    if let Err(e) = app.store().finish_audit(&id, status, code).await {
+        tracing::error!(
+            error = %e, request_id = %event.request_id, status,
+            "could not record the outcome of an audited change; its event stays at status 0"
+        );
     }
     Ok(response)
 }

@@ -108,3 +108,65 @@ async fn changes_are_recorded_without_passwords() {
     }
     assert_eq!(Some(events[0].request_id.clone()), created.request_id);
 }
+
+/// Runs SQL on the server's SQLite store from outside, as another process would.
+fn store_sql(s: &common::TestServer, sql: &str) {
+    let db = s.dir.path().join(starkeep_store::SQLITE_FILE);
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()")
+        .arg(&db)
+        .arg(sql)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The event is written before the change: when it cannot be, the change is refused and not
+/// made; when only the outcome cannot be written, the change is made and its event stays at
+/// status 0 ("outcome unknown").
+#[tokio::test]
+async fn a_change_whose_event_cannot_be_written_is_refused() {
+    let s = start().await;
+    store_sql(
+        &s,
+        "CREATE TRIGGER no_new_events BEFORE INSERT ON audit_events \
+         BEGIN SELECT RAISE(ABORT, 'the audit trail is full'); END;",
+    );
+    let refused = s
+        .create(json!({"user_name": "unrecorded", "password": "Audit_pw1", "databases": ["sales"]}))
+        .await;
+    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(refused.error_code(), "DBS.200500");
+    let listed = s.list("limit=10&user_name=unrecorded").await;
+    assert_eq!(listed.body["total_count"], 0, "{}", listed.text);
+
+    store_sql(
+        &s,
+        "DROP TRIGGER no_new_events; \
+         CREATE TRIGGER no_outcomes BEFORE UPDATE ON audit_events \
+         BEGIN SELECT RAISE(ABORT, 'the audit trail is read-only'); END;",
+    );
+    let created = s
+        .create(json!({"user_name": "recorded", "password": "Audit_pw2", "databases": ["sales"]}))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let events = s
+        .store
+        .list_audit(&AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let summary: Vec<(&str, Option<&str>, u16)> = events
+        .iter()
+        .map(|e| (e.action.as_str(), e.account.as_deref(), e.status))
+        .collect();
+    assert_eq!(summary, vec![("create_account", Some("recorded"), 0)]);
+    assert_eq!(Some(events[0].request_id.clone()), created.request_id);
+}

@@ -122,6 +122,20 @@ impl Authorization {
     }
 }
 
+/// The header value, `SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`, as the SDKs
+/// write it; [`Authorization::parse`] reads it back.
+impl std::fmt::Display for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{ALGORITHM} Access={}, SignedHeaders={}, Signature={}",
+            self.access_key,
+            self.signed_headers.join(";"),
+            hex::encode(self.signature)
+        )
+    }
+}
+
 /// A request as the server received it.
 #[derive(Debug, Clone, Copy)]
 pub struct ReceivedRequest<'a> {

@@ -1,5 +1,6 @@
 //! The audit trail: who asked for which change, on which instance and account, when, and how it
-//! ended. Rows are written by the API after each change request and never hold a password.
+//! ended. The API writes a row before it makes a change ([`Store::begin_audit`]) and adds the
+//! outcome after ([`Store::finish_audit`]); rows never hold a password.
 
 use sqlx::Row;
 
@@ -20,7 +21,8 @@ pub struct AuditEvent {
     pub action: String,
     /// The account, when the request named one.
     pub account: Option<String>,
-    /// The HTTP status answered.
+    /// The HTTP status answered; 0 while the change is in flight, and for good if the process
+    /// stopped before it answered (the change may or may not have been made).
     pub status: u16,
     /// The catalogue code, for a refused or failed request.
     pub error_code: Option<String>,
@@ -35,7 +37,44 @@ pub struct AuditFilter {
 }
 
 impl Store {
+    /// Writes a whole event, outcome included.
     pub async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
+        self.insert_audit(e).await.map(drop)
+    }
+
+    /// Writes the event of a change about to be made, its outcome not known yet (status 0);
+    /// answers its id for [`Store::finish_audit`].
+    pub async fn begin_audit(&self, e: &AuditEvent) -> Result<String, StoreError> {
+        self.insert_audit(&AuditEvent {
+            status: 0,
+            error_code: None,
+            ..e.clone()
+        })
+        .await
+    }
+
+    /// Records how the change of event `id` ended.
+    pub async fn finish_audit(
+        &self,
+        id: &str,
+        status: u16,
+        error_code: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
+                .bind(i64::from(status))
+                .bind(error_code)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound(format!("audit event {id}")))
+        }
+    }
+
+    async fn insert_audit(&self, e: &AuditEvent) -> Result<String, StoreError> {
         let id: String = random_id_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -44,7 +83,7 @@ impl Store {
             "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
              action, account, status, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .bind(id)
+        .bind(&id)
         .bind(e.at_ms)
         .bind(&e.request_id)
         .bind(&e.actor)
@@ -56,7 +95,7 @@ impl Store {
         .bind(e.error_code.as_deref())
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(id)
     }
 
     /// The newest events first.

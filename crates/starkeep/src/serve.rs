@@ -67,6 +67,9 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(repair_loop(
         instances.clone(),
         Duration::from_secs(args.repair_interval_secs.max(1)),
+        // No request lives longer than its time limit (it is dropped then), so a create
+        // still pending after twice that is unfinished for good.
+        limits.request_timeout * 2,
     ));
     let reconciler = Reconciler::new(
         instances.clone(),
@@ -227,9 +230,8 @@ async fn shutdown_signal() {
 }
 
 /// Drops what unfinished account creates left behind, now and every `interval`. A create counts
-/// as unfinished once it is older than any request may be.
-async fn repair_loop(instances: Instances, interval: Duration) {
-    let grace = Duration::from_secs(60);
+/// as unfinished once it is older than `grace`, longer than any request may take.
+async fn repair_loop(instances: Instances, interval: Duration, grace: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;

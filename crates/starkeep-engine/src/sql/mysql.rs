@@ -108,6 +108,20 @@ impl MysqlDialect {
     }
 }
 
+/// The scope of a database-level grant row as read back (`SCHEMA_PRIVILEGES.TABLE_SCHEMA`,
+/// `mysql.db.Db`): `%` is every database (our `"*"`); a name whose wildcards are all escaped is
+/// that one database; anything else is a pattern, kept as stored.
+pub fn scope_of_schema(stored: &str) -> Scope {
+    let name = quote::unescape_grant_database(stored);
+    if stored == "%" {
+        Scope::All
+    } else if quote::grant_database(&name) == quote::identifier(stored) {
+        Scope::Database(name)
+    } else {
+        Scope::Pattern(stored.to_owned())
+    }
+}
+
 #[async_trait]
 impl Dialect for MysqlDialect {
     fn kind(&self) -> EngineKind {
@@ -266,17 +280,9 @@ impl Dialect for MysqlDialect {
                 continue;
             };
             let entry = out.get_mut(name).expect("every name has an entry");
-            let name = quote::unescape_grant_database(&schema);
-            let scope = if schema == "%" {
-                Scope::All
-            } else if quote::grant_database(&name) == quote::identifier(&schema) {
-                Scope::Database(name)
-            } else {
-                Scope::Pattern(schema)
-            };
             entry
                 .scopes
-                .entry(scope)
+                .entry(scope_of_schema(&schema))
                 .or_default()
                 .insert((Level::Database, privilege.to_ascii_uppercase()));
             if grantable.eq_ignore_ascii_case("YES") {

@@ -87,75 +87,48 @@ pub fn sql_value(conn: &[&str], statement: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// The rows a query answers, tab-separated, no headers; panics if it fails.
+pub fn sql_rows(conn: &[&str], statement: &str) -> Vec<String> {
+    sql_value(conn, statement)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A MariaDB of the test's own, with an admin account `'<admin>'@'%'` holding every privilege.
-/// Killed, and its data dir removed, on drop.
+/// It can be killed (SIGKILL) and started again on the same data dir and port; killed, and its
+/// data dir removed, on drop.
 pub struct OwnMariaDb {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
     pub socket: String,
-    _dir: tempfile::TempDir,
+    data: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl OwnMariaDb {
+    /// Installs a fresh data dir, starts the server on a free loopback port, waits until it
+    /// answers, drops the anonymous accounts (they would match a login before the `'%'` rows)
+    /// and makes the admin account.
     pub fn start(admin: &str, admin_password: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let socket = dir.path().join("sock").display().to_string();
-        let user = std::env::var("USER")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "root".into());
-        let installed = Command::new(which(&["mariadb-install-db", "mysql_install_db"]))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(installed.success(), "mariadb-install-db failed");
+        install(&data);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(which(&["mariadbd", "mysqld", "/usr/sbin/mariadbd"]))
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={socket}"))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("err.log").display()
-            ))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         let mut server = Self {
-            child,
+            child: None,
             port,
             socket,
-            _dir: dir,
+            data,
+            dir,
         };
-        // Readiness, not timing: wait until it answers.
-        let mut ready = false;
-        for _ in 0..600 {
-            if server.root("SELECT 1") {
-                ready = true;
-                break;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("the test's MariaDB exited: {status}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(ready, "the test's MariaDB answers");
-        // Anonymous accounts would match a login before the '%' rows.
+        server.launch();
         let anonymous = server.root_value("SELECT Host FROM mysql.user WHERE User = ''");
         for host in anonymous.lines().filter(|h| !h.is_empty()) {
             assert!(server.root(&format!("DROP USER ''@'{host}'")));
@@ -165,6 +138,59 @@ impl OwnMariaDb {
              GRANT ALL ON *.* TO '{admin}'@'%' WITH GRANT OPTION"
         )));
         server
+    }
+
+    /// Starts `mariadbd` on the data dir and waits (readiness, not timing) until it answers.
+    fn launch(&mut self) {
+        let child = Command::new(which(&["mariadbd", "mysqld", "/usr/sbin/mariadbd"]))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", self.data.display()))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--socket={}", self.socket))
+            .arg(format!(
+                "--pid-file={}",
+                self.dir.path().join("pid").display()
+            ))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.path().join("err.log").display()
+            ))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--user={}", os_user()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..600 {
+            if self.root("SELECT 1") {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("mariadbd exited: {status}; its log:\n{}", self.error_log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("mariadbd did not answer within a minute; its log:\n{}", self.error_log());
+    }
+
+    /// The server's own error log (for failure messages).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("err.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would stop it, and waits until it is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the server again on the same data dir and port (after [`Self::kill`]).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is still running");
+        self.launch();
     }
 
     /// Client arguments for root over the socket.
@@ -184,6 +210,12 @@ impl OwnMariaDb {
         sql_value(&[&args[0], &args[1]], statement)
     }
 
+    /// The rows a query answers as root, tab-separated.
+    pub fn root_rows(&self, statement: &str) -> Vec<String> {
+        let args = self.root_args();
+        sql_rows(&[&args[0], &args[1]], statement)
+    }
+
     /// A script as root, over one connection.
     pub fn root_script(&self, script: &str) {
         let args = self.root_args();
@@ -198,9 +230,40 @@ impl OwnMariaDb {
 
 impl Drop for OwnMariaDb {
     fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        self.kill();
     }
+}
+
+fn os_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "root".into())
+}
+
+/// `mariadb-install-db` into `data`, tried twice (a loaded machine has been seen to fail it
+/// once); the second failure panics with what the tool printed.
+fn install(data: &Path) {
+    let mut last = String::new();
+    for _ in 0..2 {
+        let out = Command::new(which(&["mariadb-install-db", "mysql_install_db"]))
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg("--auth-root-authentication-method=normal")
+            .arg(format!("--user={}", os_user()))
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::remove_dir_all(data).ok();
+    }
+    panic!("mariadb-install-db failed twice:\n{last}");
 }
 
 /// Whether `user` logs in at 127.0.0.1:`port` with `password`.

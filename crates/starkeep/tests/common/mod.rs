@@ -1,5 +1,5 @@
 //! Running the real `starkeep` binary from tests: a served instance with its output, the CLI,
-//! and curl.
+//! and curl; [`mariadb`]: a MariaDB server of a test's own.
 
 #![allow(dead_code)]
 
