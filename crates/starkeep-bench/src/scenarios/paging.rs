@@ -131,7 +131,7 @@ async fn sample_pages(
 
 fn page_calls(server: &Starkeep, instance: &str, offsets: &[u64]) -> anyhow::Result<Vec<Call>> {
     let base = server.accounts_base(instance);
-    Ok(offsets
+    offsets
         .iter()
         .map(|o| {
             Call::get(
@@ -139,7 +139,7 @@ fn page_calls(server: &Starkeep, instance: &str, offsets: &[u64]) -> anyhow::Res
                 Some(&server.token),
             )
         })
-        .collect::<Result<_, _>>()?)
+        .collect()
 }
 
 async fn embedded(

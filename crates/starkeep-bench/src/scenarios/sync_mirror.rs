@@ -181,6 +181,8 @@ async fn measure(
         .query_drop(format!("CREATE DATABASE IF NOT EXISTS `{DATABASE}`"))
         .await?;
     let names: Vec<String> = (0..accounts).map(|i| format!("{PREFIX}{i:05}")).collect();
+    // All accounts first, then their grants: MariaDB's CREATE USER slows down with every
+    // database grant already there, so this order is the fast one.
     for (b, chunk) in names.chunks(BATCH).enumerate() {
         let users = chunk
             .iter()
@@ -192,6 +194,8 @@ async fn measure(
             .collect::<Vec<_>>()
             .join(", ");
         source.query_drop(format!("CREATE USER {users}")).await?;
+    }
+    for chunk in names.chunks(BATCH) {
         let (even, odd): (Vec<_>, Vec<_>) = chunk.iter().enumerate().partition(|(k, _)| k % 2 == 0);
         for (privileges, group) in [("SELECT", even), ("SELECT, INSERT, UPDATE, DELETE", odd)] {
             let grantees = group
