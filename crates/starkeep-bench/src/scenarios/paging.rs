@@ -268,7 +268,7 @@ async fn on_mariadb(
     // The server's own accounts (root, mariadb.sys, the bench's admin: all sort after
     // `bench_…`) count towards the total.
     let own: Option<u64> = root
-        .query_first("SELECT COUNT(DISTINCT User) FROM mysql.user")
+        .query_first("SELECT COUNT(DISTINCT User) FROM mysql.user WHERE is_role = 'N'")
         .await?;
     let generated = accounts - own.unwrap_or(0) as usize;
     for statement in [
