@@ -69,6 +69,11 @@ pub async fn run_all(settings: &Settings) -> anyhow::Result<Report> {
             sync_mirror::FULL_ACCOUNTS
         ));
     }
+    if let Err(e) = sync_mirror::cleanup_source(&settings.mysql_url).await {
+        progress::line(format!(
+            "could not drop an earlier run's sync accounts: {e}"
+        ));
+    }
     let server = Starkeep::start(&settings.starkeep_bin)?;
     progress::line(format!(
         "starkeep listening on {} (pid {})",
