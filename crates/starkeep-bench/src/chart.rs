@@ -155,9 +155,14 @@ pub fn draw(report: &Report, path: &Path) -> anyhow::Result<()> {
             [(BAR_X0, y + 8), (end, y + ROW - 10)],
             color.filled(),
         ))?;
+        // The figure goes right of the bar, and right of a target line close to its end.
+        let text_x = match bar.target.map(|t| x_of(t.threshold())) {
+            Some(line) if (line - end).abs() < 56 => line.max(end) + 8,
+            _ => end + 6,
+        };
         root.draw(&Text::new(
             format!("{value:.2}×"),
-            (end + 6, y + 12),
+            (text_x, y + 12),
             text.clone().style(FontStyle::Bold).color(&BLACK),
         ))?;
         if let Some(target) = bar.target {

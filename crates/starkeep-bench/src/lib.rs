@@ -9,6 +9,7 @@
 //! - [`server`]: the real binary, started and read like a person would;
 //! - [`http`], [`load`]: a lean keep-alive client and a closed-loop load generator;
 //! - [`seed`]: embedded instances with many accounts, through the store;
+//! - [`mariadb`]: MariaDB servers of the bench's own (scenarios 3 and 4);
 //! - [`report`], [`chart`]: the result shape, the JSON and Markdown, the PNG;
 //! - [`micro`]: the micro-benchmarked operations (criterion: `benches/micro.rs`);
 //! - [`proc`], [`progress`]: /proc readings and progress lines.
@@ -16,6 +17,7 @@
 pub mod chart;
 pub mod http;
 pub mod load;
+pub mod mariadb;
 pub mod micro;
 pub mod proc;
 pub mod progress;

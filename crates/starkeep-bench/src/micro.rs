@@ -5,13 +5,15 @@
 //! - token verification with [`TokenSigner::verify`], against its floor: the HMAC-SHA256 of the
 //!   same bytes alone;
 //! - request validation into domain types (a create's fields, a page request);
-//! - SDK signature verification: a slot ([`sdk_signature_case`]) that answers `None` until
-//!   `starkeep-auth` has SDK-HMAC verification. Adding it is one function body there.
+//! - SDK signature verification of one request the cloud's SDK signed (a vector of
+//!   `starkeep-auth/tests/data/sdk_hmac_vectors.json`): the `Authorization` header parsed, the
+//!   canonical request rebuilt, its HMAC compared, against the same HMAC floor.
 
 use std::hint::black_box;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest};
 use starkeep_auth::{Role, TokenClaims, TokenSigner};
 use starkeep_domain::{
     AccountName, AccountPassword, DatabaseSelection, Ddl, Dml, PageRequest, Privileges,
@@ -23,6 +25,60 @@ pub struct Fixture {
     pub key: Vec<u8>,
     pub token: String,
     pub now: i64,
+    pub sdk: SdkRequest,
+}
+
+/// The SDK vectors of `starkeep-auth`, made by the cloud's own SDK.
+const SDK_VECTORS: &str = include_str!("../../starkeep-auth/tests/data/sdk_hmac_vectors.json");
+/// The vector verified: a create (POST with a JSON body), the request the API sees most.
+const SDK_VECTOR: &str = "sdk_create_user_post_json";
+
+/// One SDK-signed request as the server receives it.
+pub struct SdkRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+    pub authorization: String,
+    pub secret_key: String,
+    /// The vector's signing time (verification checks the replay window against it).
+    pub now: i64,
+}
+
+impl SdkRequest {
+    fn from_vectors(name: &str) -> Self {
+        let all: serde_json::Value = serde_json::from_str(SDK_VECTORS).expect("valid JSON");
+        let v = all["vectors"]
+            .as_array()
+            .and_then(|vs| vs.iter().find(|v| v["name"] == name))
+            .expect("the vector exists");
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let target = text(&v["wire"]["request_target"]);
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let headers: Vec<(String, Vec<u8>)> = v["wire"]["headers"]
+            .as_array()
+            .expect("headers")
+            .iter()
+            .map(|h| (text(&h[0]), text(&h[1]).into_bytes()))
+            .collect();
+        let authorization = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .expect("an Authorization header");
+        let date = text(&v["input"]["x_sdk_date"]);
+        Self {
+            method: text(&v["input"]["method"]),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            body: text(&v["wire"]["body"]).into_bytes(),
+            authorization,
+            secret_key: text(&v["input"]["sk"]),
+            now: sdk_signature::parse_sdk_date(date.as_bytes()).expect("the vector's date"),
+        }
+    }
 }
 
 impl Fixture {
@@ -46,6 +102,7 @@ impl Fixture {
             key,
             token,
             now,
+            sdk: SdkRequest::from_vectors(SDK_VECTOR),
         }
     }
 }
@@ -71,7 +128,7 @@ pub struct Case {
 
 /// Every case that exists today, references included.
 pub fn cases() -> Vec<Case> {
-    let mut all = vec![
+    vec![
         Case {
             name: "token_verify",
             what: "verify an sk1 token: MAC check in constant time, claims decoded, expiry",
@@ -96,19 +153,33 @@ pub fn cases() -> Vec<Case> {
             reference: None,
             run: validate_page,
         },
-    ];
-    all.extend(sdk_signature_case());
-    all
+        Case {
+            name: "sdk_signature_verify",
+            what: "verify one SDK-HMAC-SHA256 signed create (the SDK's own vector): header parsed, canonical request rebuilt, body hashed, HMAC compared",
+            reference: Some("hmac_sha256_alone"),
+            run: sdk_signature_verify,
+        },
+    ]
 }
 
-/// SLOT: SDK signature verification (the cloud SDK's `SDK-HMAC-SHA256` requests).
-///
-/// `starkeep-auth` gains SDK-HMAC verification on another branch. When it lands, return
-/// `Some(Case { name: "sdk_signature_verify", reference: Some("hmac_sha256_alone"), run, .. })`
-/// here, with `run` verifying one request of `starkeep-auth/tests/data/sdk_hmac_vectors.json`
-/// (add what it needs to [`Fixture`]); scenario 6 and criterion pick it up from [`cases`].
-pub fn sdk_signature_case() -> Option<Case> {
-    None
+fn sdk_signature_verify(f: &Fixture) -> usize {
+    let r = &f.sdk;
+    let headers: Vec<(&str, &[u8])> = r
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    let request = ReceivedRequest {
+        method: &r.method,
+        path: &r.path,
+        query: &r.query,
+        headers: &headers,
+        body: &r.body,
+    };
+    let auth = Authorization::parse(black_box(&r.authorization)).expect("the vector's header");
+    sdk_signature::verify(black_box(&request), &auth, r.secret_key.as_bytes(), r.now)
+        .expect("the SDK's own signature verifies");
+    auth.signed_headers.len()
 }
 
 fn token_verify(f: &Fixture) -> usize {
@@ -158,6 +229,7 @@ mod tests {
         }
         assert_eq!(token_verify(&f), "admin".len());
         assert_eq!(validate_page(&f), 50_100);
+        assert_eq!(sdk_signature_verify(&f), 5);
     }
 
     #[test]

@@ -52,7 +52,9 @@ pub fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
-/// Runs `cargo build -p starkeep` into the target dir and profile `profile_dir` belongs to.
+/// Runs `cargo build -p starkeep -p starkeep-bench` into the target dir and profile
+/// `profile_dir` belongs to (both packages at once, so the dependencies are built with one set of
+/// features and reused from run to run).
 fn build_next_to(profile_dir: &Path, workspace: &Path) -> anyhow::Result<()> {
     let (Some(profile), Some(target_dir)) = (
         profile_dir.file_name().and_then(|n| n.to_str()),
@@ -63,7 +65,16 @@ fn build_next_to(profile_dir: &Path, workspace: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--locked", "-q", "-p", "starkeep", "--target-dir"])
+        .args([
+            "build",
+            "--locked",
+            "-q",
+            "-p",
+            "starkeep",
+            "-p",
+            "starkeep-bench",
+        ])
+        .arg("--target-dir")
         .arg(target_dir);
     match profile {
         "debug" => {}
@@ -158,6 +169,57 @@ impl Starkeep {
     /// server runs).
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         Ok(Store::open_sqlite(&self.data_path()).await?)
+    }
+
+    /// Adds a `mysql`-engine instance named `name` on the server at `dsn` (admin `password`),
+    /// through the CLI on the server's data dir, as an operator would. Answers the instance id,
+    /// or what the command said.
+    pub fn add_sql_instance(
+        &self,
+        name: &str,
+        dsn: &str,
+        password: &str,
+        timeout_secs: u64,
+    ) -> Result<String, String> {
+        let out = Command::new(&self.binary)
+            .args([
+                "instance",
+                "add",
+                "--project",
+                "default",
+                "--engine",
+                "mysql",
+            ])
+            .args(["--name", name, "--dsn", dsn, "--timeout-secs"])
+            .arg(timeout_secs.to_string())
+            .arg("--data-dir")
+            .arg(self.data_path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                // The admin password on the first line of stdin.
+                use std::io::Write;
+                if let Some(mut stdin) = child.stdin.take() {
+                    let _ = stdin.write_all(format!("{password}\n").as_bytes());
+                }
+                child.wait_with_output()
+            })
+            .map_err(|e| format!("could not run starkeep instance add: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if out.status.success() && !stdout.is_empty() {
+            return Ok(stdout);
+        }
+        let said = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message")
+            .trim()
+            .to_owned();
+        Err(format!(
+            "`starkeep instance add --engine mysql` answered: {said}"
+        ))
     }
 
     /// Everything the server has logged so far.

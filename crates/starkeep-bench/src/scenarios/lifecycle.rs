@@ -2,13 +2,11 @@
 //! API, against the same SQL sent straight to MariaDB over one pooled connection per client, at
 //! the same concurrency.
 //!
-//! The raw-SQL half runs now: for each account `CREATE USER … IDENTIFIED WITH
-//! mysql_native_password AS '<hash>'`, `GRANT SELECT ON starkeep_bench.* …`, `DROP USER …`, the
-//! statements a MySQL engine needs at the least. The API half needs an instance of the MySQL
-//! engine (`starkeep instance add --engine mysql --dsn …`); until that command exists it is
-//! reported as not run, with what the command answered.
+//! The raw-SQL side sends, for each account, `CREATE USER … IDENTIFIED WITH
+//! mysql_native_password AS '<hash>'`, `GRANT SELECT ON starkeep_bench.* …`, `DROP USER …`: the
+//! statements a MySQL engine needs at the least. The API side runs on an instance of the MySQL
+//! engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,7 +64,9 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
             &ratio_refs,
         ));
     }
-    let api_instance = add_mysql_instance(server, &settings.mysql_url);
+    let api_instance = server
+        .add_sql_instance("bench-mariadb", &settings.mysql_url, "", 5)
+        .map_err(|e| format!("not run: {e}"));
     let mut s = s;
     let duration = settings.pick(Duration::from_secs(3), Duration::from_secs(10));
     let warmup = settings.pick(Duration::from_millis(300), Duration::from_secs(1));
@@ -172,52 +172,6 @@ async fn drop_leftovers(pool: &mysql_async::Pool) -> anyhow::Result<()> {
             .await?;
     }
     Ok(())
-}
-
-/// Adds a MySQL-engine instance on the MariaDB to the server, through its CLI. Answers the
-/// instance id, or why it could not.
-fn add_mysql_instance(server: &Starkeep, mysql_url: &str) -> Result<String, String> {
-    let bin = server.binary();
-    let out = Command::new(bin)
-        .args([
-            "instance",
-            "add",
-            "--project",
-            "default",
-            "--engine",
-            "mysql",
-        ])
-        .args(["--name", "bench-mariadb", "--dsn", mysql_url, "--data-dir"])
-        .arg(server.data_path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            // The admin password (empty for the local root) on the first line of stdin.
-            use std::io::Write;
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(b"\n");
-            }
-            child.wait_with_output()
-        });
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => return Err(format!("not run: could not run starkeep instance add: {e}")),
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if out.status.success() && !stdout.is_empty() {
-        return Ok(stdout);
-    }
-    let said = String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message")
-        .trim()
-        .to_owned();
-    Err(format!(
-        "not run: engine not yet available (`starkeep instance add --engine mysql` answered: {said})"
-    ))
 }
 
 /// The raw-SQL lifecycle at concurrency `c`.

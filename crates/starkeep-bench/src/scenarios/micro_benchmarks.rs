@@ -6,16 +6,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use super::Settings;
-use crate::micro::{cases, sdk_signature_case, Case, Fixture};
+use crate::micro::{cases, Case, Fixture};
 use crate::progress;
-use crate::report::{Ratio, Scenario, Status, Table};
+use crate::report::{Ratio, Scenario, Table};
 
 pub fn run(settings: &Settings) -> Scenario {
     let mut s = Scenario::new(
         6,
         "Micro-benchmarks",
-        "ns per operation of token verification and request validation (and SDK signature \
-         verification once it exists), median of batches",
+        "ns per operation of token verification, SDK signature verification and request \
+         validation, median of batches",
         "HMAC-SHA256 of the same bytes alone, the floor of any signature check",
     );
     let fixture = Fixture::new();
@@ -60,19 +60,6 @@ pub fn run(settings: &Settings) -> Scenario {
             });
         }
         progress::line(format!("scenario 6: {} {ns:.0} ns/op", case.name));
-    }
-    if sdk_signature_case().is_none() {
-        table.row(vec![
-            "`sdk_signature_verify`".into(),
-            "verify one SDK-HMAC-SHA256 signed request".into(),
-            "not run".into(),
-            String::new(),
-        ]);
-        s.status = Status::Partial {
-            not_run: "SDK signature verification (starkeep-auth does not verify SDK signatures \
-                      in this build; the slot is `micro::sdk_signature_case`)"
-                .into(),
-        };
     }
     s.notes.push(format!(
         "{batches} batches per operation, each about {} ms; the issue sets no target here.",

@@ -8,7 +8,7 @@
 //! | [`paging`] | 3. pages at offset 0, 50,000, 99,900 of 100,000 accounts |
 //! | [`sync_mirror`] | 4. first mirror and no-op reconcile of 10,000 accounts |
 //! | [`memory`] | 5. resident memory idle and at concurrency 64 |
-//! | [`micro_benchmarks`] | 6. token verification, request validation (SDK signatures: a slot) |
+//! | [`micro_benchmarks`] | 6. token verification, SDK signature verification, request validation |
 
 pub mod http_overhead;
 pub mod lifecycle;
@@ -31,7 +31,7 @@ pub struct Settings {
     /// The short form (under two minutes) for everyday use.
     pub quick: bool,
     pub starkeep_bin: PathBuf,
-    /// The MariaDB of scenario 2 (and, later, 3 and 4).
+    /// The shared MariaDB: scenario 2's server and scenario 4's sync source.
     pub mysql_url: String,
     /// The command line, for the report.
     pub command: String,
@@ -58,6 +58,22 @@ pub async fn run_all(settings: &Settings) -> anyhow::Result<Report> {
         settings.starkeep_bin.display(),
         settings.pick("quick", "full")
     ));
+    if settings.quick {
+        progress::line(format!(
+            "quick mode: smaller sizes than the issue's (paging at {} accounts instead of {}, \
+             sync of {} instead of {}) and shorter runs; use `all` without --quick for the \
+             figures of record",
+            paging::QUICK_ACCOUNTS,
+            paging::FULL_ACCOUNTS,
+            sync_mirror::QUICK_ACCOUNTS,
+            sync_mirror::FULL_ACCOUNTS
+        ));
+    }
+    if let Err(e) = sync_mirror::cleanup_source(&settings.mysql_url).await {
+        progress::line(format!(
+            "could not drop an earlier run's sync accounts: {e}"
+        ));
+    }
     let server = Starkeep::start(&settings.starkeep_bin)?;
     progress::line(format!(
         "starkeep listening on {} (pid {})",
@@ -76,7 +92,7 @@ pub async fn run_all(settings: &Settings) -> anyhow::Result<Report> {
     scenarios.push(memory::scenario(idle, at_c64));
     scenarios.push(paging::run(settings, &server).await?);
     scenarios.push(lifecycle::run(settings, &server).await?);
-    scenarios.push(sync_mirror::run());
+    scenarios.push(sync_mirror::run(settings).await);
     scenarios.push(micro_benchmarks::run(settings));
     scenarios.sort_by_key(|s| s.id);
 
