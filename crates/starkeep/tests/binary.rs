@@ -57,12 +57,7 @@ fn first_start_prints_a_curl_that_works_as_pasted_and_logs_no_secret() {
     assert_eq!(code, 201);
 
     // A second start of the same data dir bootstraps nothing and prints nothing.
-    let token = welcome
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\''))
-        .unwrap()
-        .to_owned();
+    let token = common::welcome_token(&welcome);
     let logs = served.logs().join("\n");
     assert!(logs.contains("method=POST"), "one line per request: {logs}");
     assert!(logs.contains("status=200"));

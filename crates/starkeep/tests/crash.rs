@@ -46,24 +46,6 @@ fn requested(round: usize, i: usize) -> (String, Requested) {
     )
 }
 
-/// The first start's token, project and instance, from the welcome text.
-fn first_start_facts(welcome: &str) -> (String, String, String) {
-    let token = welcome
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\'').to_owned())
-        .expect("a token in the welcome text");
-    let column = |label: &str| {
-        welcome
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(label))
-            .and_then(|l| l.split_whitespace().nth(2))
-            .unwrap_or_else(|| panic!("no {label} line in {welcome}"))
-            .to_owned()
-    };
-    (token, column("project"), column("instance"))
-}
-
 /// Fires the round's creates, `CONCURRENCY` at a time, and SIGKILLs the server once
 /// `KILL_AFTER` of them have answered 200. Returns the names that answered 200 and how many
 /// requests got no answer.
@@ -162,7 +144,7 @@ fn sigkill_during_a_burst_of_creates_loses_nothing_and_leaves_nothing_half_made(
     let dir = tempfile::tempdir().unwrap();
     let envs = [("STARKEEP_ADMIN_PASSWORD", ADMIN_PASSWORD)];
     let mut served = Served::start(dir.path(), &envs, &[]);
-    let (token, project, instance) = first_start_facts(&served.stdout);
+    let (token, project, instance) = common::welcome_facts(&served.stdout);
     let path = format!("/v3/{project}/instances/{instance}/starrocks/users");
     let instance_id = InstanceId::parse(&instance).unwrap();
 

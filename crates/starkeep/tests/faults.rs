@@ -173,12 +173,7 @@ fn mariadb_killed_during_creates_leaves_each_account_whole_or_absent() {
             &REQUEST_TIMEOUT_SECS.to_string(),
         ],
     );
-    let token = served
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\'').to_owned())
-        .expect("bootstrap prints a token");
+    let token = common::welcome_token(&served.stdout);
     let (ok, out, err) = cli(
         dir.path(),
         &[

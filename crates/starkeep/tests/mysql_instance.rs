@@ -76,12 +76,7 @@ fn a_mysql_instance_is_added_checked_and_served() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut served = Served::start(dir.path(), &[("RUST_LOG", "debug")], &[]);
-    let token = served
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\'').to_owned())
-        .expect("bootstrap prints a token");
+    let token = common::welcome_token(&served.stdout);
     let dsn = format!("mysql://{admin}@127.0.0.1:3306");
 
     // A wrong password (on stdin) is refused, and not echoed.

@@ -84,13 +84,7 @@ fn replicas_share_one_postgres_store() {
         );
     }
 
-    let token = first
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\''))
-        .unwrap()
-        .to_owned();
+    let token = common::welcome_token(&first.stdout);
     let path = first
         .stdout
         .lines()

@@ -234,24 +234,6 @@ fn password_secrets() -> Vec<Secret> {
     secrets
 }
 
-/// The first start's token, project and instance, from the welcome text.
-fn first_start_facts(welcome: &str) -> (String, String, String) {
-    let token = welcome
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
-        .map(|t| t.trim_end_matches('\'').to_owned())
-        .expect("a token in the welcome text");
-    let column = |label: &str| {
-        welcome
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(label))
-            .and_then(|l| l.split_whitespace().nth(2))
-            .unwrap_or_else(|| panic!("no {label} line in {welcome}"))
-            .to_owned()
-    };
-    (token, column("project"), column("instance"))
-}
-
 /// Makes the IAM user `ops` and issues it a token, with the CLI; returns the token and the
 /// CLI's stderr.
 fn cli_part(dir: &Path, envs: &[(&str, &str)]) -> (String, String) {
@@ -305,7 +287,7 @@ async fn no_secret_in_logs_or_in_the_data_dir() {
         ("RUST_LOG", "debug"),
     ];
     let mut served = Served::start(dir.path(), &envs, &["--log-format", "json"]);
-    let (welcome_token, project, instance) = first_start_facts(&served.stdout);
+    let (welcome_token, project, instance) = common::welcome_facts(&served.stdout);
     let (cli_token, cli_logs) = cli_part(dir.path(), &envs);
     let tokens = api_session(&served.base(), &project, &instance, &cli_token).await;
     // A connection that sends nothing, for a debug line: the debug level is really on.
@@ -418,7 +400,7 @@ async fn no_secret_in_logs_data_dir_or_database_on_a_shared_store() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let mut served = Served::start(dir.path(), &envs, &["--log-format", "json"]);
-    let (welcome_token, project, instance) = first_start_facts(&served.stdout);
+    let (welcome_token, project, instance) = common::welcome_facts(&served.stdout);
     let (cli_token, cli_logs) = cli_part(dir.path(), &envs);
     let tokens = api_session(&served.base(), &project, &instance, &cli_token).await;
     assert!(served.terminate().success());

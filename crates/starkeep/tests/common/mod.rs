@@ -234,13 +234,18 @@ pub fn signed_curl(method: &str, url: &str, body: &str, ak: &str, sk: &str) -> (
     curl(&refs)
 }
 
-/// The first start's welcome text: (token, project id, instance id).
-pub fn welcome_facts(stdout: &str) -> (String, String, String) {
-    let token = stdout
+/// The token the first start prints (`export STARKEEP_TOKEN='…'`).
+pub fn welcome_token(welcome: &str) -> String {
+    welcome
         .lines()
         .find_map(|l| l.trim().strip_prefix("export STARKEEP_TOKEN='"))
         .map(|t| t.trim_end_matches('\'').to_owned())
-        .expect("a token in the welcome text");
+        .expect("a token in the welcome text")
+}
+
+/// The first start's welcome text: (token, project id, instance id).
+pub fn welcome_facts(stdout: &str) -> (String, String, String) {
+    let token = welcome_token(stdout);
     let project = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("project   default"))
