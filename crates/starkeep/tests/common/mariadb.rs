@@ -171,7 +171,10 @@ impl OwnMariaDb {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("mariadbd did not answer within a minute; its log:\n{}", self.error_log());
+        panic!(
+            "mariadbd did not answer within a minute; its log:\n{}",
+            self.error_log()
+        );
     }
 
     /// The server's own error log (for failure messages).
