@@ -13,7 +13,7 @@ mod common;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::mariadb::{sql, sql_script, sql_value, OwnMariaDb, SharedLeftovers, SHARED};
 use common::{cli, curl, Served};
@@ -266,9 +266,21 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     );
 
     let _served = Served::start(d, &[], &["--sync-interval-secs", "1"]);
-    eventually("every account is mirrored after the restart", || {
-        mirrored() == N
-    });
+    // Convergence, not speed: wait as long as accounts keep arriving (a loaded machine mirrors
+    // a few dozen a second), and fail only when it stops moving short of all of them.
+    let mut last = (mirrored(), Instant::now());
+    while last.0 < N {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = mirrored();
+        if now > last.0 {
+            last = (now, Instant::now());
+        }
+        assert!(
+            last.1.elapsed() < Duration::from_secs(30),
+            "the restarted reconcile stopped at {} of {N} accounts",
+            last.0
+        );
+    }
     // Other accounts at the shared source are mirrored too, so `unchanged` counts them as well.
     eventually("a clean run after convergence", || {
         let (_, out, _) = cli(

@@ -290,6 +290,23 @@ impl SqlEngine {
         databases: &DatabaseSelection,
         privileges: Privileges,
     ) -> Result<BTreeMap<Scope, GrantSet>, EngineError> {
+        let real = match databases {
+            DatabaseSelection::All => Vec::new(),
+            DatabaseSelection::Named(_) => {
+                self.dialect.databases(conn).await.map_err(backend_error)?
+            }
+        };
+        self.desired_scopes_among(databases, privileges, &real)
+    }
+
+    /// [`Self::desired_scopes`] against a list of the instance's databases read before (a sync
+    /// run reads them once for all its accounts).
+    fn desired_scopes_among(
+        &self,
+        databases: &DatabaseSelection,
+        privileges: Privileges,
+        real: &[String],
+    ) -> Result<BTreeMap<Scope, GrantSet>, EngineError> {
         let mut scopes = BTreeMap::new();
         match databases {
             DatabaseSelection::All => {
@@ -302,9 +319,7 @@ impl SqlEngine {
                 {
                     return Err(EngineError::ReservedDatabase(reserved.as_str().to_owned()));
                 }
-                let real = self.dialect.databases(conn).await.map_err(backend_error)?;
-                let DatabaseSelection::Named(resolved) = resolve_databases(databases, &real)?
-                else {
+                let DatabaseSelection::Named(resolved) = resolve_databases(databases, real)? else {
                     unreachable!("named in, named out")
                 };
                 for db in resolved {

@@ -43,6 +43,9 @@ impl MysqlFlavor {
     }
 }
 
+/// Up to how many accounts a grants read names its grantees; beyond, it reads whole tables.
+const GRANTEE_LIST_MAX: usize = 200;
+
 /// The system schemas that a `"*"` grant must not reach; each gets a guard row.
 const GUARDED_SCHEMAS: [&str; 3] = ["mysql", "sys", "performance_schema"];
 /// The guard row's only privilege: it allows nothing without SELECT.
@@ -264,15 +267,23 @@ impl Dialect for MysqlDialect {
         }
         let by_grantee: BTreeMap<String, String> =
             names.iter().map(|n| (Self::me(n), n.clone())).collect();
-        let grantees = by_grantee
-            .keys()
-            .map(|g| quote::string_literal(g))
-            .collect::<Vec<_>>()
-            .join(", ");
+        // MariaDB builds an `information_schema` privilege table in full for every query and
+        // filters it afterwards, so a long name list (a sync reading a whole server) reads each
+        // table once and keeps its rows here instead of naming thousands of grantees per chunk.
+        let grantees = if names.len() <= GRANTEE_LIST_MAX {
+            let list = by_grantee
+                .keys()
+                .map(|g| quote::string_literal(g))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("GRANTEE IN ({list})")
+        } else {
+            "TRUE".to_owned()
+        };
         let rows: Vec<(String, String, String, String)> = conn
             .query(format!(
                 "SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE \
-                 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE IN ({grantees})"
+                 FROM information_schema.SCHEMA_PRIVILEGES WHERE {grantees}"
             ))
             .await?;
         for (grantee, schema, privilege, grantable) in rows {
@@ -294,7 +305,7 @@ impl Dialect for MysqlDialect {
         let server_wide: Vec<(String, String, String)> = conn
             .query(format!(
                 "SELECT GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE \
-                 FROM information_schema.USER_PRIVILEGES WHERE GRANTEE IN ({grantees})"
+                 FROM information_schema.USER_PRIVILEGES WHERE {grantees}"
             ))
             .await?;
         for (grantee, privilege, grantable) in server_wide {
@@ -317,7 +328,7 @@ impl Dialect for MysqlDialect {
             let extra: Vec<String> = conn
                 .query(format!(
                     "SELECT DISTINCT GRANTEE FROM information_schema.{table} \
-                     WHERE GRANTEE IN ({grantees}) AND PRIVILEGE_TYPE <> 'USAGE'"
+                     WHERE {grantees} AND PRIVILEGE_TYPE <> 'USAGE'"
                 ))
                 .await?;
             for grantee in extra {

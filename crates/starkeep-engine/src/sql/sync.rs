@@ -32,9 +32,6 @@ use super::{
 };
 use crate::{EngineError, EngineKind};
 
-/// How many accounts one grants query reads.
-const GRANTS_CHUNK: usize = 500;
-
 /// Checks that a TaurusDB source answers and lets its admin read accounts, and answers the
 /// settings to keep (the password sealed with `secrets`).
 pub async fn connect_source(
@@ -219,15 +216,13 @@ impl SqlEngine {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let mut grants = BTreeMap::new();
-            for chunk in names.chunks(GRANTS_CHUNK) {
-                grants.extend(
-                    self.dialect
-                        .grants(&mut conn, chunk, &self.map)
-                        .await
-                        .map_err(backend_error)?,
-                );
-            }
+            // One call for the whole side: the dialect decides how to read it (the MySQL
+            // family reads each privilege table once for a long list).
+            let grants = self
+                .dialect
+                .grants(&mut conn, &names, &self.map)
+                .await
+                .map_err(backend_error)?;
             let accounts = rows
                 .into_iter()
                 .map(|row| {
@@ -319,7 +314,10 @@ impl SqlEngine {
         for action in &decided.actions {
             let name = action.name().to_owned();
             let started = Instant::now();
-            match self.apply(action, &target_side.grants, &mut report).await {
+            match self
+                .apply(action, &target_side.grants, &databases, &mut report)
+                .await
+            {
                 Ok(()) => match action {
                     Action::Create { .. } => report.created += 1,
                     Action::Drop { .. } => report.dropped += 1,
@@ -389,6 +387,7 @@ impl SqlEngine {
         &self,
         action: &Action,
         current: &BTreeMap<String, RawGrants>,
+        databases_here: &[String],
         report: &mut SyncReport,
     ) -> Result<(), EngineError> {
         let name = action.name();
@@ -409,9 +408,8 @@ impl SqlEngine {
                 let created = self
                     .bounded(async {
                         let mut conn = self.conn().await?;
-                        let desired = self
-                            .desired_scopes(&mut conn, databases, *privileges)
-                            .await?;
+                        let desired =
+                            self.desired_scopes_among(databases, *privileges, databases_here)?;
                         match conn
                             .query_drop(self.dialect.create_user(name, &hash, false))
                             .await
@@ -457,9 +455,8 @@ impl SqlEngine {
             } => {
                 self.bounded(async {
                     let mut conn = self.conn().await?;
-                    let desired = self
-                        .desired_scopes(&mut conn, databases, *privileges)
-                        .await?;
+                    let desired =
+                        self.desired_scopes_among(databases, *privileges, databases_here)?;
                     let empty = RawGrants::default();
                     let have = current.get(name).unwrap_or(&empty);
                     report.writes += self
