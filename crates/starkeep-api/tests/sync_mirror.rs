@@ -74,26 +74,47 @@ async fn source_fingerprint(conn: &mut Conn) -> Vec<(String, Option<u64>)> {
     .unwrap()
 }
 
-/// A run over a source unchanged since before the run before it. If the source was quiet from
-/// `since` (taken before the previous run) to now, that is the run straight after; otherwise
-/// (another process changed accounts at the shared source) a settling run and the run after it,
+/// The target server's own count of account-changing statements (`Com_*` status counters:
+/// CREATE/ALTER/DROP USER, GRANT, REVOKE, SET PASSWORD), whoever sent them.
+async fn account_writes_seen_by(server: &mut Conn) -> u64 {
+    let rows: Vec<(String, String)> = server
+        .query(
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_create_user', 'Com_alter_user', \
+             'Com_drop_user', 'Com_grant', 'Com_revoke', 'Com_revoke_all', 'Com_rename_user')",
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|(_, value)| value.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// A run over a source unchanged since before the run before it, with the account-changing
+/// statements the target server counted during that run. If the source was quiet from `since`
+/// (taken before the previous run) to now, that is the run straight after; otherwise (another
+/// process changed accounts at the shared source) a settling run and the run after it,
 /// repeated until the source holds still for both.
 async fn unchanged_source_run(
     target: &SqlEngine,
+    target_root: &mut Conn,
     source: &SqlEngine,
     source_root: &mut Conn,
     since: Vec<(String, Option<u64>)>,
-) -> SyncReport {
+) -> (SyncReport, u64) {
     let mut before = since;
+    let counted = account_writes_seen_by(target_root).await;
     let mut run = target.reconcile_from(source).await.unwrap();
+    let mut seen = account_writes_seen_by(target_root).await - counted;
     for _ in 0..20 {
         if source_fingerprint(source_root).await == before {
-            return run;
+            return (run, seen);
         }
         eprintln!("another process changed the source's accounts during the runs; again");
         before = source_fingerprint(source_root).await;
         target.reconcile_from(source).await.unwrap();
+        let counted = account_writes_seen_by(target_root).await;
         run = target.reconcile_from(source).await.unwrap();
+        seen = account_writes_seen_by(target_root).await - counted;
     }
     panic!("the shared source never held still for two runs");
 }
@@ -346,8 +367,20 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     drop((app, ro, wide));
 
     // Nothing changed at the source: no write at all.
-    let idle = unchanged_source_run(&target, &source_engine, &mut source_root, before_first).await;
+    let (idle, statements) = unchanged_source_run(
+        &target,
+        &mut target_root,
+        &source_engine,
+        &mut source_root,
+        before_first,
+    )
+    .await;
     assert_eq!(idle.writes, 0, "{idle:?}");
+    // And by the target server's own count, not only by ours.
+    assert_eq!(
+        statements, 0,
+        "account statements the target counted in a no-op run"
+    );
     assert_eq!((idle.created, idle.updated, idle.dropped), (0, 0, 0));
     assert!(idle.unchanged >= 2);
 
@@ -360,8 +393,11 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         )],
     )
     .await;
+    let counted = account_writes_seen_by(&mut target_root).await;
     let changed = target.reconcile_from(&source_engine).await.unwrap();
     assert!(changed.updated >= 1 && changed.writes >= 1, "{changed:?}");
+    // The counter that saw nothing in the no-op run sees this one's write.
+    assert!(account_writes_seen_by(&mut target_root).await > counted);
     assert!(connect(port, &name("app"), "Src-pass-1").await.is_err());
     let mut app = connect(port, &name("app"), "Src-pass-2").await.unwrap();
 
