@@ -219,24 +219,7 @@ async fn embedded(
             ms(p50(&direct[j]))
         ));
     }
-    let ratio = p50(&http[2]) / p50(&http[0]);
-    s.ratios.push(Ratio {
-        label: "embedded: last page ÷ first page".into(),
-        value: Some(ratio),
-        target: Some(Bound::AtMost(TARGET)),
-    });
-    s.targets.push(TargetCheck::checked(
-        format!(
-            "embedded: page at offset {} costs ≤ {TARGET}× the page at offset 0",
-            thousands(offsets[2] as f64)
-        ),
-        format!(
-            "{ratio:.2}× ({} vs {}, p50)",
-            ms(p50(&http[2])),
-            ms(p50(&http[0]))
-        ),
-        ratio <= TARGET,
-    ));
+    check_last_page(s, "embedded", &http, &offsets);
     s.notes.push(format!(
         "Embedded: {samples} samples per offset, offsets in turn; {} accounts seeded through \
          the store in one transaction in {:.1} s.",
@@ -332,24 +315,7 @@ async fn on_mariadb(
             ms(p50(&http[j]))
         ));
     }
-    let ratio = p50(&http[2]) / p50(&http[0]);
-    s.ratios.push(Ratio {
-        label: "MariaDB: last page ÷ first page".into(),
-        value: Some(ratio),
-        target: Some(Bound::AtMost(TARGET)),
-    });
-    s.targets.push(TargetCheck::checked(
-        format!(
-            "MariaDB: page at offset {} costs ≤ {TARGET}× the page at offset 0",
-            thousands(offsets[2] as f64)
-        ),
-        format!(
-            "{ratio:.2}× ({} vs {}, p50)",
-            ms(p50(&http[2])),
-            ms(p50(&http[0]))
-        ),
-        ratio <= TARGET,
-    ));
+    check_last_page(s, "MariaDB", &http, &offsets);
     s.notes.push(format!(
         "MariaDB: a server of the bench's own (MariaDB {}), {samples} samples per offset; {} \
          accounts (each with SELECT on one database) written into mysql.global_priv and \
@@ -365,6 +331,28 @@ async fn server_version(db: &OwnMariadb) -> anyhow::Result<String> {
     let mut root = db.root().await?;
     let v: Option<String> = root.query_first("SELECT VERSION()").await?;
     Ok(v.unwrap_or_default())
+}
+
+/// The target of scenario 3 for one engine: the last page costs at most `TARGET`× the first.
+fn check_last_page(s: &mut Scenario, engine: &str, http: &[Histogram<u64>], offsets: &[u64; 3]) {
+    let ratio = p50(&http[2]) / p50(&http[0]);
+    s.ratios.push(Ratio {
+        label: format!("{engine}: last page ÷ first page"),
+        value: Some(ratio),
+        target: Some(Bound::AtMost(TARGET)),
+    });
+    s.targets.push(TargetCheck::checked(
+        format!(
+            "{engine}: page at offset {} costs ≤ {TARGET}× the page at offset 0",
+            thousands(offsets[2] as f64)
+        ),
+        format!(
+            "{ratio:.2}× ({} vs {}, p50)",
+            ms(p50(&http[2])),
+            ms(p50(&http[0]))
+        ),
+        ratio <= TARGET,
+    ));
 }
 
 fn record(h: &mut Histogram<u64>, elapsed: Duration) {
