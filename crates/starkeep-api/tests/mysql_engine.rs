@@ -501,6 +501,42 @@ async fn errors_change_nothing() {
     fx.cleanup().await;
 }
 
+/// The engine reuses a database list it read a moment ago; a name not in it is looked up
+/// afresh, so a database made just before the create is found, and an unknown one still refused.
+#[tokio::test]
+async fn a_database_made_a_moment_ago_is_found() {
+    let fx = Fixture::new(None).await;
+    let first = fx
+        .create(
+            json!({"user_name": fx.name("early"), "password": "Rds_1234", "databases": [fx.db_a]}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let db_c = format!("{}_c", fx.prefix);
+    let mut admin = root().await;
+    admin
+        .query_drop(format!("CREATE DATABASE `{db_c}`"))
+        .await
+        .unwrap();
+    let late = fx
+        .create(json!({"user_name": fx.name("late"), "password": "Rds_1234", "databases": [db_c]}))
+        .await;
+    let unknown = fx
+        .create(json!({"user_name": fx.name("nowhere"), "password": "Rds_1234", "databases": [format!("{}_d", fx.prefix)]}))
+        .await;
+    admin
+        .query_drop(format!("DROP DATABASE `{db_c}`"))
+        .await
+        .unwrap();
+    assert_eq!(late.status, StatusCode::OK, "{}", late.body);
+    assert_eq!(
+        fx.listed(&fx.name("late")).await["databases"],
+        json!([db_c])
+    );
+    assert_eq!(unknown.code(), "DBS.280004", "{}", unknown.body);
+    fx.cleanup().await;
+}
+
 #[tokio::test]
 async fn accounts_made_by_hand_show_their_real_privileges() {
     let fx = Fixture::new(None).await;

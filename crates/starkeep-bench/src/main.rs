@@ -34,6 +34,11 @@ enum Command {
             default_value = "mysql://root@127.0.0.1:3306"
         )]
         mysql_url: String,
+        /// Only these scenarios (`--only 1,2`), for working on one; the results go to
+        /// `partial.{json,md,png}`, leaving `latest.*` to whole runs. Scenario 5 reads its
+        /// figure during scenario 1, so it brings 1 along.
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
+        only: Vec<u8>,
     },
     /// Mixed account traffic against an embedded starkeep for a bounded time (issue 7).
     Soak {
@@ -90,20 +95,23 @@ fn main() -> anyhow::Result<()> {
             quick,
             common,
             mysql_url,
+            only,
         } => {
+            let stem = if only.is_empty() { "latest" } else { "partial" };
             let settings = Settings {
                 quick,
                 starkeep_bin: server::locate_binary(common.starkeep_bin.as_deref())?,
                 mysql_url,
                 command: command_line,
+                only,
             };
             let report = runtime.block_on(scenarios::run_all(&settings))?;
             std::fs::create_dir_all(&common.out)
                 .with_context(|| format!("creating {}", common.out.display()))?;
             let out = common.out.canonicalize()?;
-            report.write_json(&out.join("latest.json"))?;
-            report.write_markdown(&out.join("latest.md"), "latest.png")?;
-            chart::draw(&report, &out.join("latest.png"))?;
+            report.write_json(&out.join(format!("{stem}.json")))?;
+            report.write_markdown(&out.join(format!("{stem}.md")), &format!("{stem}.png"))?;
+            chart::draw(&report, &out.join(format!("{stem}.png")))?;
             println!("\nTargets:");
             for (s, t) in report.targets() {
                 println!(
@@ -120,7 +128,7 @@ fn main() -> anyhow::Result<()> {
                 .filter(|(_, t)| t.verdict == Verdict::NotMet)
                 .count();
             println!(
-                "\n{missed} target(s) not met. Results in {} (latest.json, latest.md, latest.png); \
+                "\n{missed} target(s) not met. Results in {} ({stem}.json, {stem}.md, {stem}.png); \
                  {:.0} s in all.",
                 out.display(),
                 report.elapsed_s

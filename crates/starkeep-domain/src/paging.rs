@@ -6,7 +6,7 @@ use crate::InvalidInput;
 pub const MAX_LIMIT: u32 = 100;
 
 /// A validated page: `limit` in 1..=100, `offset` ≥ 0 (a missing offset is 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     limit: u32,
     offset: u64,

@@ -4,11 +4,22 @@
 //! StarRocks instance as far as the API can see (unique names, a built-in `root`, grants only on
 //! the instance's databases, passwords kept as MySQL-native hashes), but no database server is
 //! behind it: nobody can log in with these accounts. It says so in its kind, `embedded`.
+//!
+//! An engine is built for the store's data version at which its instance was read
+//! ([`Store::data_version`]) and keeps the pages it lists for that version. It is a handle for
+//! one operation: [`crate::Instances::engine`] hands out the same engine only while the store is
+//! still at that version, so any commit, by this process or another, ends the use of the pages
+//! for every request that begins after it. (A request that began before a commit may answer
+//! from before it, as if it had been served first.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use starkeep_domain::{
-    AccountName, AccountPassword, DatabaseSelection, NativePasswordHash, Privileges, ProjectId,
+    AccountName, AccountPassword, DatabaseSelection, NativePasswordHash, PageRequest, Privileges,
+    ProjectId,
 };
 use starkeep_store::{
     AccountWrite, InstanceRecord, NewInstance, NewStoredAccount, Store, StoreError,
@@ -32,16 +43,31 @@ pub struct EmbeddedSettings {
     pub databases: Vec<String>,
 }
 
+/// The most pages one engine keeps; when full, it starts over.
+const MAX_KEPT_PAGES: usize = 256;
+
+/// A list query as a key: the name filter and the page.
+type PageKey = (Option<String>, PageRequest);
+
 /// The embedded engine for one instance.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct EmbeddedEngine {
     store: Store,
     instance: InstanceRecord,
     settings: EmbeddedSettings,
+    /// The store's data version read before `instance` was; `None`: keep nothing.
+    version: Option<u64>,
+    /// Pages read while the store was at `version`.
+    pages: Mutex<HashMap<PageKey, Arc<AccountPage>>>,
 }
 
 impl EmbeddedEngine {
-    pub(crate) fn new(store: Store, instance: InstanceRecord) -> Result<Self, EngineError> {
+    /// The engine of `instance`, read from the store at data version `version`.
+    pub(crate) fn new(
+        store: Store,
+        instance: InstanceRecord,
+        version: Option<u64>,
+    ) -> Result<Self, EngineError> {
         let settings: EmbeddedSettings = serde_json::from_value(instance.settings.clone())
             .map_err(|e| {
                 EngineError::Store(StoreError::Corrupt(format!(
@@ -53,6 +79,8 @@ impl EmbeddedEngine {
             store,
             instance,
             settings,
+            version,
+            pages: Mutex::default(),
         })
     }
 
@@ -125,25 +153,39 @@ impl AccountEngine for EmbeddedEngine {
         }
     }
 
-    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError> {
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<Arc<AccountPage>, EngineError> {
+        let key = (query.name.clone(), query.page);
+        // The directory checked the version when it handed this engine out.
+        let current = self.version.is_some();
+        if current {
+            if let Some(page) = self.pages.lock().expect("page cache poisoned").get(&key) {
+                return Ok(page.clone());
+            }
+        }
         let page = self
             .store
             .list_accounts(&self.instance.id, query.name.as_deref(), query.page)
             .await?;
-        Ok(AccountPage {
-            total: page.total,
-            accounts: page
-                .accounts
-                .into_iter()
-                .map(|a| AccountSummary {
-                    name: a.name,
-                    databases: a.databases,
-                    privileges: a.privileges,
-                    exact: true,
-                    system: a.system,
-                })
-                .collect(),
-        })
+        let accounts = page
+            .accounts
+            .into_iter()
+            .map(|a| AccountSummary {
+                name: a.name,
+                databases: a.databases,
+                privileges: a.privileges,
+                exact: true,
+                system: a.system,
+            })
+            .collect();
+        let page = Arc::new(AccountPage::new(accounts, page.total));
+        if current {
+            let mut pages = self.pages.lock().expect("page cache poisoned");
+            if pages.len() >= MAX_KEPT_PAGES {
+                pages.clear();
+            }
+            pages.insert(key, page.clone());
+        }
+        Ok(page)
     }
 
     async fn change_privileges(&self, change: &PrivilegeChange) -> Result<(), EngineError> {

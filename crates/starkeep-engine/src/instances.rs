@@ -57,16 +57,23 @@ impl FromStr for EngineKind {
 /// The directory of instances: finds a project's instance and hands out its engine.
 ///
 /// SQL engines hold a connection pool, so they are kept per instance and rebuilt only when the
-/// instance's settings change.
+/// instance's settings change. While the store reports no commit at all
+/// ([`Store::data_version`]), the engine handed out last for an instance is handed out again
+/// without reading the instance (and an embedded engine keeps the pages it read, see
+/// [`EmbeddedEngine`]): a request for a page that was read before touches no table.
 #[derive(Clone)]
 pub struct Instances {
     store: Store,
     secrets: Option<Arc<SecretBox>>,
     sql: Arc<Mutex<HashMap<String, CachedEngine>>>,
+    recent: Arc<Mutex<HashMap<(ProjectId, InstanceId), RecentEngine>>>,
 }
 
 /// A SQL engine and the instance settings it was built from.
 type CachedEngine = (serde_json::Value, Arc<SqlEngine>);
+
+/// An engine handed out, and the store's data version read before its instance was.
+type RecentEngine = (u64, Arc<dyn AccountEngine>);
 
 impl fmt::Debug for Instances {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,6 +102,7 @@ impl Instances {
             store,
             secrets: None,
             sql: Arc::default(),
+            recent: Arc::default(),
         }
     }
 
@@ -105,6 +113,7 @@ impl Instances {
             store,
             secrets: Some(Arc::new(secrets)),
             sql: Arc::default(),
+            recent: Arc::default(),
         }
     }
 
@@ -198,14 +207,31 @@ impl Instances {
         project: &ProjectId,
         id: &InstanceId,
     ) -> Result<Arc<dyn AccountEngine>, EngineError> {
-        let record = self.find(project, id).await?;
-        match record.engine.parse::<EngineKind>() {
-            Ok(EngineKind::Embedded) => {
-                Ok(Arc::new(EmbeddedEngine::new(self.store.clone(), record)?))
+        let version = self.store.data_version();
+        let key = (project.clone(), id.clone());
+        if let Some(version) = version {
+            let recent = self.recent.lock().expect("engine cache poisoned");
+            if let Some((at, engine)) = recent.get(&key) {
+                if *at == version {
+                    return Ok(engine.clone());
+                }
             }
-            Ok(EngineKind::Mysql | EngineKind::StarRocks) => Ok(self.sql_engine(record)?),
-            Err(_) => Err(EngineError::EngineNotAvailable(record.engine)),
         }
+        let record = self.find(project, id).await?;
+        let engine: Arc<dyn AccountEngine> = match record.engine.parse::<EngineKind>() {
+            Ok(EngineKind::Embedded) => {
+                Arc::new(EmbeddedEngine::new(self.store.clone(), record, version)?)
+            }
+            Ok(EngineKind::Mysql | EngineKind::StarRocks) => self.sql_engine(record)?,
+            Err(_) => return Err(EngineError::EngineNotAvailable(record.engine)),
+        };
+        if let Some(version) = version {
+            let mut recent = self.recent.lock().expect("engine cache poisoned");
+            // Entries of an older version are never used again.
+            recent.retain(|_, (at, _)| *at == version);
+            recent.insert(key, (version, engine.clone()));
+        }
+        Ok(engine)
     }
 
     /// The engine of a sync instance (the target) and the engine of its TaurusDB source.

@@ -17,6 +17,8 @@ mod model;
 mod reconciler;
 pub mod sql;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use starkeep_domain::{AccountName, AccountPassword};
 
@@ -38,8 +40,9 @@ pub trait AccountEngine: Send + Sync {
     /// no account behind.
     async fn create_account(&self, account: &NewAccount) -> Result<(), EngineError>;
 
-    /// One page of accounts by name, and the number of all that match.
-    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError>;
+    /// One page of accounts by name, and the number of all that match. Shared: an engine may
+    /// hand the same page to several callers.
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<Arc<AccountPage>, EngineError>;
 
     /// Changes the privileges named in `change`; the others stay as they are.
     async fn change_privileges(&self, change: &PrivilegeChange) -> Result<(), EngineError>;

@@ -1,5 +1,8 @@
 //! The values that cross the [`AccountEngine`](crate::AccountEngine) boundary.
 
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 use starkeep_domain::{
     AccountName, AccountPassword, DatabaseSelection, Ddl, Dml, PageRequest, Privileges,
 };
@@ -40,6 +43,20 @@ pub struct AccountSummary {
 pub struct AccountPage {
     pub accounts: Vec<AccountSummary>,
     pub total: u64,
+    /// The page as the API writes it, made by the API the first time it writes the page: a
+    /// page an engine keeps (and hands out again) is written once, however often it is asked
+    /// for. The engines never read it.
+    pub rendered: OnceLock<Bytes>,
+}
+
+impl AccountPage {
+    pub fn new(accounts: Vec<AccountSummary>, total: u64) -> Self {
+        Self {
+            accounts,
+            total,
+            rendered: OnceLock::new(),
+        }
+    }
 }
 
 /// A change of privileges; a `None` field stays as it is.

@@ -81,7 +81,8 @@ impl Store {
             .collect();
         sqlx::query(
             "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
-             action, account, status, error_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
         )
         .bind(&id)
         .bind(e.at_ms)
@@ -98,14 +99,15 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest events first.
+    /// The newest events first; events of one millisecond in the order they were recorded (on
+    /// PostgreSQL, two recorded at the same instant may share their number).
     pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT at_ms, request_id, actor, project_id, instance_id, action, account, status, \
              error_code FROM audit_events \
              WHERE (CAST($1 AS TEXT) IS NULL OR project_id = $1) \
              AND (CAST($2 AS TEXT) IS NULL OR instance_id = $2) \
-             ORDER BY at_ms DESC, id LIMIT $3",
+             ORDER BY at_ms DESC, seq DESC LIMIT $3",
         )
         .bind(filter.project_id.as_deref())
         .bind(filter.instance_id.as_deref())

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use starkeep_store::SqliteSync;
 
 use crate::context::StoreConfig;
 use crate::logging::LogFormat;
@@ -42,12 +43,41 @@ pub struct Cli {
     #[arg(long, global = true, env = "STARKEEP_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
 
+    /// With the SQLite store: when a commit reaches the disk. `normal`: every commit survives
+    /// starkeep crashing or being killed, and the store is never left half-written; a power
+    /// loss or an OS crash can take back the last commits. `full`: every commit is also flushed
+    /// to disk before the request goes on (one fsync each, which slows every change).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "STARKEEP_SQLITE_SYNC",
+        default_value_t = SqliteSyncArg::Normal
+    )]
+    pub sqlite_sync: SqliteSyncArg,
+
     /// Log line format (logs go to stderr).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--sqlite-sync`: the command line's names for [`SqliteSync`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSyncArg {
+    Normal,
+    Full,
+}
+
+impl From<SqliteSyncArg> for SqliteSync {
+    fn from(arg: SqliteSyncArg) -> Self {
+        match arg {
+            SqliteSyncArg::Normal => SqliteSync::Normal,
+            SqliteSyncArg::Full => SqliteSync::Full,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,6 +360,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         data_dir: cli.data_dir,
         database_url: cli.database_url,
         master_key_file: cli.master_key_file,
+        sqlite_sync: cli.sqlite_sync.into(),
     };
     let config = &config;
     match cli.command {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use starkeep_auth::{keyfile, secretbox, token, Iam, SecretBox, TokenSigner};
-use starkeep_store::{Backend, Store};
+use starkeep_store::{Backend, SqliteSync, Store};
 use zeroize::Zeroizing;
 
 /// The token-signing key's name (a file under `keys/` in the data dir, or a shared key).
@@ -24,6 +24,7 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub master_key_file: Option<PathBuf>,
+    pub sqlite_sync: SqliteSync,
 }
 
 /// An opened store with its keys.
@@ -42,8 +43,10 @@ enum KeySource {
 impl Context {
     pub async fn open(config: &StoreConfig) -> anyhow::Result<Self> {
         let store = match &config.database_url {
-            Some(url) => Store::open(url).await.context("opening the store")?,
-            None => Store::open_sqlite(&config.data_dir)
+            Some(url) => Store::open_with(url, config.sqlite_sync)
+                .await
+                .context("opening the store")?,
+            None => Store::open_sqlite_with(&config.data_dir, config.sqlite_sync)
                 .await
                 .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
         };

@@ -175,6 +175,12 @@ pub async fn run(
          the server, as wrk would: both loads pay for it alike."
             .into(),
     );
+    s.notes.push(
+        "Nothing commits to the store during the load, so after the first request the page \
+         comes from the pages the embedded engine keeps until the store changes; scenario 3 \
+         measures pages read afresh after a change."
+            .into(),
+    );
     s.table = table;
     Ok((s, at_c64))
 }

@@ -35,6 +35,8 @@ pub struct Settings {
     pub mysql_url: String,
     /// The command line, for the report.
     pub command: String,
+    /// Only these scenarios; empty: all of them.
+    pub only: Vec<u8>,
 }
 
 impl Settings {
@@ -45,6 +47,11 @@ impl Settings {
         } else {
             full
         }
+    }
+
+    /// Whether scenario `id` is to run (5 runs within 1).
+    pub fn runs(&self, id: u8) -> bool {
+        self.only.is_empty() || self.only.contains(&id) || (id == 1 && self.only.contains(&5))
     }
 }
 
@@ -87,13 +94,24 @@ pub async fn run_all(settings: &Settings) -> anyhow::Result<Report> {
     progress::line(format!("idle resident memory: {:.1} MiB", idle.rss_mib()));
 
     let mut scenarios: Vec<Scenario> = Vec::new();
-    let (s1, at_c64) = http_overhead::run(settings, &server).await?;
-    scenarios.push(s1);
-    scenarios.push(memory::scenario(idle, at_c64));
-    scenarios.push(paging::run(settings, &server).await?);
-    scenarios.push(lifecycle::run(settings, &server).await?);
-    scenarios.push(sync_mirror::run(settings).await);
-    scenarios.push(micro_benchmarks::run(settings));
+    if settings.runs(1) {
+        let (s1, at_c64) = http_overhead::run(settings, &server).await?;
+        scenarios.push(s1);
+        scenarios.push(memory::scenario(idle, at_c64));
+    }
+    if settings.runs(3) {
+        scenarios.push(paging::run(settings, &server).await?);
+    }
+    if settings.runs(2) {
+        scenarios.push(lifecycle::run(settings, &server).await?);
+    }
+    if settings.runs(4) {
+        scenarios.push(sync_mirror::run(settings).await);
+    }
+    if settings.runs(6) {
+        scenarios.push(micro_benchmarks::run(settings));
+    }
+    scenarios.retain(|s| settings.runs(s.id));
     scenarios.sort_by_key(|s| s.id);
 
     server.stop()?;

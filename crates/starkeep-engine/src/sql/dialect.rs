@@ -77,6 +77,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     fn unlock(&self, name: &str) -> String;
 
+    /// Whether the server answers `CREATE USER` of a taken name and `DROP USER` of a missing one
+    /// with error 1396, so that no read is needed before either to tell the caller so.
+    fn refuses_taken_and_missing_names(&self) -> bool;
+
     fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String;
 
     fn drop_user(&self, name: &str) -> String;

@@ -24,7 +24,7 @@ pub mod sync;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -52,6 +52,10 @@ pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections per instance unless the instance says otherwise.
 pub const DEFAULT_POOL_MAX: usize = 8;
+
+/// How long a read of the instance's database names serves creates and permission changes that
+/// name only databases found in it (see [`SqlEngine::desired_scopes`]).
+const DATABASES_FRESH_FOR: Duration = Duration::from_secs(2);
 
 /// MySQL's "operation CREATE USER / DROP USER / ALTER USER failed".
 const ER_CANNOT_USER: u16 = 1396;
@@ -108,6 +112,8 @@ pub struct SqlEngine {
     /// One change at a time per account in this process, so that concurrent permission changes
     /// end in one of the requested states, never a mix.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The instance's database names as last read, and when.
+    databases: Mutex<Option<(Instant, Arc<[String]>)>>,
 }
 
 impl fmt::Debug for SqlEngine {
@@ -145,7 +151,11 @@ pub(crate) fn dialect_for(kind: EngineKind, flavor: Option<&str>) -> Option<Arc<
 pub(crate) fn pool_for(target: &ConnectionTarget, password: &str, pool_max: usize) -> Pool {
     let constraints =
         mysql_async::PoolConstraints::new(0, pool_max.max(1)).expect("0 <= max and max >= 1");
+    // No statement of the engines changes session state (no SET, USE, temporary table or
+    // PREPARE), so a connection going back to the pool needs no COM_RESET_CONNECTION: one round
+    // trip and a session reset on the server saved per operation.
     let pool_opts = mysql_async::PoolOpts::default()
+        .with_reset_connection(false)
         .with_constraints(constraints)
         .with_inactive_connection_ttl(Duration::from_secs(60))
         .with_ttl_check_interval(Duration::from_secs(30));
@@ -225,6 +235,7 @@ impl SqlEngine {
             pool,
             secrets: secrets.clone(),
             locks: Mutex::new(HashMap::new()),
+            databases: Mutex::new(None),
         })
     }
 
@@ -283,7 +294,11 @@ impl SqlEngine {
     }
 
     /// The grants, by scope, that `privileges` on `databases` stand for on this instance. Names
-    /// are matched against the instance's real databases before anything changes.
+    /// are matched against the instance's real databases before anything changes: against the
+    /// list read in the last [`DATABASES_FRESH_FOR`] when every name is in it exactly, else
+    /// against a new read. So a burst of creates reads the list once, a database made a moment
+    /// ago is found, and the one thing a recent list can miss is a database dropped within that
+    /// window, which MySQL itself lets a grant name.
     async fn desired_scopes(
         &self,
         conn: &mut Conn,
@@ -291,12 +306,32 @@ impl SqlEngine {
         privileges: Privileges,
     ) -> Result<BTreeMap<Scope, GrantSet>, EngineError> {
         let real = match databases {
-            DatabaseSelection::All => Vec::new(),
-            DatabaseSelection::Named(_) => {
-                self.dialect.databases(conn).await.map_err(backend_error)?
-            }
+            DatabaseSelection::All => None,
+            DatabaseSelection::Named(names) => Some(match self.recent_databases_naming(names) {
+                Some(list) => list,
+                None => {
+                    let list: Arc<[String]> = self
+                        .dialect
+                        .databases(conn)
+                        .await
+                        .map_err(backend_error)?
+                        .into();
+                    *self.databases.lock().expect("database list poisoned") =
+                        Some((Instant::now(), list.clone()));
+                    list
+                }
+            }),
         };
-        self.desired_scopes_among(databases, privileges, &real)
+        self.desired_scopes_among(databases, privileges, real.as_deref().unwrap_or_default())
+    }
+
+    /// The database names read in the last [`DATABASES_FRESH_FOR`], if each of `names` is among
+    /// them as written.
+    fn recent_databases_naming(&self, names: &BTreeSet<DatabaseName>) -> Option<Arc<[String]>> {
+        let known = self.databases.lock().expect("database list poisoned");
+        let (read_at, list) = known.as_ref()?;
+        let holds_all = names.iter().all(|n| list.iter().any(|db| db == n.as_str()));
+        (read_at.elapsed() < DATABASES_FRESH_FOR && holds_all).then(|| list.clone())
     }
 
     /// [`Self::desired_scopes`] against a list of the instance's databases read before (a sync
@@ -567,11 +602,13 @@ impl AccountEngine for SqlEngine {
                 let desired = self
                     .desired_scopes(&mut conn, &account.databases, account.privileges)
                     .await?;
-                if self
-                    .dialect
-                    .account_exists(&mut conn, name)
-                    .await
-                    .map_err(backend_error)?
+                // Where the server refuses a taken name itself, its refusal is the answer.
+                if !self.dialect.refuses_taken_and_missing_names()
+                    && self
+                        .dialect
+                        .account_exists(&mut conn, name)
+                        .await
+                        .map_err(backend_error)?
                 {
                     return Err(EngineError::AccountExists(name.to_owned()));
                 }
@@ -610,7 +647,7 @@ impl AccountEngine for SqlEngine {
         outcome.map_err(|f| f.error)
     }
 
-    async fn list_accounts(&self, query: &AccountQuery) -> Result<AccountPage, EngineError> {
+    async fn list_accounts(&self, query: &AccountQuery) -> Result<Arc<AccountPage>, EngineError> {
         self.bounded(async {
             let mut conn = self.conn().await?;
             let (names, total) = self
@@ -635,7 +672,7 @@ impl AccountEngine for SqlEngine {
                     self.summarize(name, &raw)
                 })
                 .collect();
-            Ok(AccountPage { accounts, total })
+            Ok(Arc::new(AccountPage::new(accounts, total)))
         })
         .await
     }
@@ -719,7 +756,9 @@ impl AccountEngine for SqlEngine {
         let _guard = self.account_lock(name.as_str()).await;
         self.bounded(async {
             let mut conn = self.conn().await?;
-            self.require_account(&mut conn, name).await?;
+            if !self.dialect.refuses_taken_and_missing_names() {
+                self.require_account(&mut conn, name).await?;
+            }
             match conn.query_drop(self.dialect.drop_user(name.as_str())).await {
                 Ok(()) => Ok(()),
                 Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {

@@ -148,6 +148,11 @@ impl Dialect for MysqlDialect {
         true
     }
 
+    /// MySQL, MariaDB and TaurusDB all answer `ER_CANNOT_USER` (1396) for both.
+    fn refuses_taken_and_missing_names(&self) -> bool {
+        true
+    }
+
     fn unlock(&self, name: &str) -> String {
         format!("ALTER USER {} ACCOUNT UNLOCK", Self::me(name))
     }

@@ -283,6 +283,12 @@ impl Dialect for StarRocksDialect {
         false
     }
 
+    /// StarRocks's answers to these are not pinned to one error code across versions, so the
+    /// engine reads (`SHOW USERS`) before it creates or drops.
+    fn refuses_taken_and_missing_names(&self) -> bool {
+        false
+    }
+
     fn unlock(&self, _name: &str) -> String {
         unreachable!("StarRocks accounts have no lock; supports_lock() is false")
     }

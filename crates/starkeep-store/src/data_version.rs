@@ -1,0 +1,91 @@
+//! [`DataVersion`]: a reading of the SQLite store that changes whenever anything commits to it,
+//! from this process or any other (the command line writing while `serve` runs), taken without
+//! a round trip through the pool.
+//!
+//! It is SQLite's `PRAGMA data_version` on a connection of its own that never writes: the value
+//! changes whenever another connection commits. Callers that keep what they read (the engine's
+//! instance and page caches) tag it with the version read *before* reading, and use it only
+//! while the version is unchanged. PostgreSQL has no such reading; there, nothing is kept.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::StoreError;
+
+/// A connection that only reads `PRAGMA data_version`.
+#[derive(Debug)]
+pub(crate) struct DataVersion(Mutex<Connection>);
+
+impl DataVersion {
+    /// Opens the watch on the SQLite file at `path` (which the pool has already made).
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open(format!("watching {}: {e}", path.display())))?;
+        Ok(Self(Mutex::new(conn)))
+    }
+
+    /// The current version, or `None` if it cannot be read (then nothing may be reused).
+    pub(crate) fn read(&self) -> Option<u64> {
+        let conn = self.0.lock().ok()?;
+        let mut statement = conn.prepare_cached("PRAGMA data_version").ok()?;
+        let version: i64 = statement.query_row([], |row| row.get(0)).ok()?;
+        u64::try_from(version).ok()
+    }
+}
+
+/// The file of a `sqlite:` URL, if it names one (not `:memory:`).
+pub(crate) fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| Path::new(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_of_url() {
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/x/starkeep.db?mode=rwc"),
+            Some(Path::new("/tmp/x/starkeep.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite://rel/starkeep.db"),
+            Some(Path::new("rel/starkeep.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[tokio::test]
+    async fn moves_with_every_commit_from_any_connection_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let start = store.data_version().expect("a SQLite file has a version");
+        assert!(store.is_empty().await.unwrap());
+        assert_eq!(store.data_version(), Some(start), "a read commits nothing");
+
+        store.create_project("mine").await.unwrap();
+        let after_own = store.data_version().unwrap();
+        assert_ne!(after_own, start, "a commit through this store");
+
+        let other = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        other.create_project("theirs").await.unwrap();
+        let after_other = store.data_version().unwrap();
+        assert_ne!(
+            after_other, after_own,
+            "a commit through another connection"
+        );
+        assert_eq!(store.data_version(), Some(after_other));
+        other.close().await;
+        store.close().await;
+    }
+}
