@@ -124,12 +124,23 @@ async fn sample_pages(
         kept: histograms(),
         direct: histograms(),
     };
+    // Two password hashes to switch the first account between: a change of real data (an
+    // unchanged row commits nothing), which ends the use of kept pages without changing a page.
+    let hashes = [
+        NativePasswordHash::of("Bench_pw_123"),
+        NativePasswordHash::of("Bench_pw_456"),
+    ];
+    let first = seed::account_name(1);
+    let mut changes = 0usize;
     for i in 0..samples {
         for k in 0..calls.len() {
             let j = (i + k) % calls.len();
             if let Some((store, instance, _)) = store {
-                // Any commit ends the use of kept pages; this one changes nothing.
-                store.set_sync_enabled(instance, false).await?;
+                changes += 1;
+                let hash = hashes[changes % 2].as_str();
+                store
+                    .update_account_password(instance, &first, hash)
+                    .await?;
             }
             let t = Instant::now();
             let (status, _) = conn.send(&calls[j]).await?;
