@@ -9,6 +9,9 @@ use starkeep_domain::{DatabaseSelection, Ddl, Dml, NativePasswordHash, Privilege
 use starkeep_engine::{EmbeddedSettings, EngineKind};
 use starkeep_store::{NewInstance, NewStoredAccount, Store};
 
+/// The password of every generated account (hashing is not what is measured).
+pub const PASSWORD: &str = "Bench_pw_123";
+
 /// The databases a seeded instance has.
 pub const SEEDED_DATABASES: [&str; 3] = ["default", "information_schema", "sales"];
 
@@ -37,8 +40,7 @@ pub async fn embedded_instance(
         databases: DatabaseSelection::All,
         system: true,
     };
-    // Every generated account gets the hash of one password: hashing is not what is measured.
-    let hash = NativePasswordHash::of("Bench_pw_123").as_str().to_owned();
+    let hash = NativePasswordHash::of(PASSWORD).as_str().to_owned();
     let mut rows = Vec::with_capacity(accounts);
     rows.push(root);
     rows.extend((1..accounts).map(|i| NewStoredAccount {

@@ -172,10 +172,16 @@ impl DatabaseSelection {
 
     /// The wire list: `["*"]` or the names in order.
     pub fn to_wire(&self) -> Vec<String> {
-        match self {
-            DatabaseSelection::All => vec!["*".to_owned()],
-            DatabaseSelection::Named(names) => names.iter().map(|n| n.0.clone()).collect(),
-        }
+        self.wire_names().map(str::to_owned).collect()
+    }
+
+    /// The wire list's entries, borrowed: `"*"` or the names in order.
+    pub fn wire_names(&self) -> impl Iterator<Item = &str> {
+        let (all, named) = match self {
+            DatabaseSelection::All => (Some("*"), None),
+            DatabaseSelection::Named(names) => (None, Some(names.iter().map(|n| n.as_str()))),
+        };
+        all.into_iter().chain(named.into_iter().flatten())
     }
 }
 

@@ -7,10 +7,12 @@
 //! instance and page caches) tag it with the version read *before* reading, and use it only
 //! while the version is unchanged. PostgreSQL has no such reading; there, nothing is kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags};
+use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::StoreError;
 
@@ -38,13 +40,12 @@ impl DataVersion {
     }
 }
 
-/// The file of a `sqlite:` URL, if it names one (not `:memory:`).
-pub(crate) fn sqlite_file(url: &str) -> Option<&Path> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.contains(":memory:")).then(|| Path::new(path))
+/// The file a `sqlite:` URL names, read by sqlx's own parser, if it is one on disk (an
+/// in-memory store has none).
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    path.is_file().then(|| path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -53,14 +54,11 @@ mod tests {
 
     #[test]
     fn file_of_url() {
-        assert_eq!(
-            sqlite_file("sqlite:///tmp/x/starkeep.db?mode=rwc"),
-            Some(Path::new("/tmp/x/starkeep.db"))
-        );
-        assert_eq!(
-            sqlite_file("sqlite://rel/starkeep.db"),
-            Some(Path::new("rel/starkeep.db"))
-        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("starkeep.db");
+        std::fs::write(&file, b"").unwrap();
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        assert_eq!(sqlite_file(&url), Some(file));
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(sqlite_file("postgres://u@h/db"), None);
     }

@@ -163,7 +163,7 @@ impl Store {
             .map_err(|e| StoreError::Open(format!("migrations failed: {e}")))?;
         let version = match data_version::sqlite_file(url) {
             Some(path) if backend == Backend::Sqlite => {
-                Some(Arc::new(data_version::DataVersion::open(path)?))
+                Some(Arc::new(data_version::DataVersion::open(&path)?))
             }
             _ => None,
         };

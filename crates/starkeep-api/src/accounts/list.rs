@@ -52,12 +52,7 @@ pub struct WireDatabases<'a>(&'a DatabaseSelection);
 
 impl Serialize for WireDatabases<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            DatabaseSelection::All => serializer.collect_seq(["*"]),
-            DatabaseSelection::Named(names) => {
-                serializer.collect_seq(names.iter().map(|n| n.as_str()))
-            }
-        }
+        serializer.collect_seq(self.0.wire_names())
     }
 }
 

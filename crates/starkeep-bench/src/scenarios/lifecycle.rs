@@ -21,6 +21,7 @@ use crate::http::{Call, Conn};
 use crate::load::LoadResult;
 use crate::progress;
 use crate::report::{ms, thousands, Bound, Ratio, Scenario, Status, Table, TargetCheck};
+use crate::seed;
 use crate::server::Starkeep;
 
 pub const CONCURRENCY: [usize; 2] = [1, 16];
@@ -181,7 +182,7 @@ async fn raw_sql(
     warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<LoadResult> {
-    let hash = NativePasswordHash::of("Bench_pw_123").as_str().to_owned();
+    let hash = NativePasswordHash::of(seed::PASSWORD).as_str().to_owned();
     let barrier = Arc::new(Barrier::new(c + 1));
     let mut workers = Vec::new();
     for w in 0..c {
@@ -247,7 +248,7 @@ async fn api_calls(
                 n += 1;
                 let name = format!("{PREFIX}{w}_{n}");
                 let create = Call::new(Method::POST, &format!("{base}/users"), Some(&token))?.json(&json!({
-                    "user_name": name, "password": "Bench_pw_123", "databases": [DATABASE], "dml": 1, "ddl": 0
+                    "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
                 }));
                 let delete = Call::new(Method::DELETE, &format!("{base}/users?user_name={name}"), Some(&token))?;
                 let created = conn.send(&create).await.map(|(s, _)| s == StatusCode::OK).unwrap_or(false);

@@ -127,7 +127,7 @@ async fn sample_pages(
     // Two password hashes to switch the first account between: a change of real data (an
     // unchanged row commits nothing), which ends the use of kept pages without changing a page.
     let hashes = [
-        NativePasswordHash::of("Bench_pw_123"),
+        NativePasswordHash::of(seed::PASSWORD),
         NativePasswordHash::of("Bench_pw_456"),
     ];
     let first = seed::account_name(1);
@@ -288,7 +288,7 @@ async fn on_mariadb(
         thousands(accounts as f64)
     ));
     let seeding = Instant::now();
-    let hash = NativePasswordHash::of("Bench_pw_123").as_str().to_owned();
+    let hash = NativePasswordHash::of(seed::PASSWORD).as_str().to_owned();
     let mut root = db.root().await?;
     // The server's own accounts (root, mariadb.sys, the bench's admin: all sort after
     // `bench_…`) count towards the total.
