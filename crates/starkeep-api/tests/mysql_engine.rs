@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use starkeep_api::{router, AppState, Limits};
 use starkeep_auth::{password, Iam, Role, SecretBox, TokenSigner};
+use starkeep_engine::sql::mysql::UNFINISHED_HASH;
 use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
@@ -706,13 +707,13 @@ async fn adding_an_instance_checks_the_admin() {
 #[tokio::test]
 async fn an_unfinished_create_is_repaired() {
     let fx = Fixture::new(None).await;
-    // What a create killed between CREATE USER and the unlock leaves: a locked user and its
-    // pending record.
+    // What a create killed between CREATE USER and its last GRANT leaves on MariaDB: a user with
+    // the placeholder hash and no grants, and its pending record.
     let name = fx.name("cut");
     let mut admin = root().await;
     admin
         .query_drop(format!(
-            "CREATE USER '{name}'@'%' IDENTIFIED BY 'Rds_1234' ACCOUNT LOCK"
+            "CREATE USER '{name}'@'%' IDENTIFIED WITH mysql_native_password AS '{UNFINISHED_HASH}'"
         ))
         .await
         .unwrap();
@@ -730,18 +731,51 @@ async fn an_unfinished_create_is_repaired() {
         .begin_pending_create(&fx.instance.id, &whole, "attempt-whole")
         .await
         .unwrap();
+    // On MariaDB a lock is not the mark of an unfinished create: an operator's lock is kept.
+    let locked = fx.name("locked");
+    let r = fx
+        .create(json!({"user_name": locked, "password": "Rds_1234", "databases": [fx.db_a]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    admin
+        .query_drop(format!("ALTER USER '{locked}'@'%' ACCOUNT LOCK"))
+        .await
+        .unwrap();
+    fx.store
+        .begin_pending_create(&fx.instance.id, &locked, "attempt-locked")
+        .await
+        .unwrap();
+    // The creates' own records are cleared after their answers; wait for that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fx
+        .store
+        .stale_pending_creates(i64::MAX)
+        .await
+        .unwrap()
+        .len()
+        > 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "records never cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     tokio::time::sleep(Duration::from_millis(20)).await;
     let report = fx.instances.repair_pending(Duration::ZERO).await.unwrap();
     assert_eq!(report.dropped, 1, "{report:?}");
-    assert_eq!(report.cleared, 1, "{report:?}");
+    assert_eq!(report.cleared, 2, "{report:?}");
     let users: Vec<String> = admin
         .query(format!(
-            "SELECT User FROM mysql.user WHERE User IN ('{name}', '{whole}')"
+            "SELECT User FROM mysql.user WHERE User IN ('{name}', '{whole}', '{locked}') \
+             ORDER BY User"
         ))
         .await
         .unwrap();
-    assert_eq!(users, std::slice::from_ref(&whole));
+    let mut kept = vec![whole.clone(), locked.clone()];
+    kept.sort();
+    assert_eq!(users, kept);
     assert!(fx
         .store
         .stale_pending_creates(i64::MAX)

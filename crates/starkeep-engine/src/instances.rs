@@ -57,10 +57,11 @@ impl FromStr for EngineKind {
 /// The directory of instances: finds a project's instance and hands out its engine.
 ///
 /// SQL engines hold a connection pool, so they are kept per instance and rebuilt only when the
-/// instance's settings change. While the store reports no commit at all
-/// ([`Store::data_version`]), the engine handed out last for an instance is handed out again
-/// without reading the instance (and an embedded engine keeps the pages it read, see
-/// [`EmbeddedEngine`]): a request for a page that was read before touches no table.
+/// instance's settings change; while no instance changes ([`Store::instances_generation`]), a
+/// SQL engine is handed out again without reading its instance. An embedded engine is handed out
+/// again while the store reports no commit at all ([`Store::data_version`]), and keeps the pages
+/// it read meanwhile (see [`EmbeddedEngine`]): a request for a page that was read before touches
+/// no table.
 #[derive(Clone)]
 pub struct Instances {
     store: Store,
@@ -72,8 +73,18 @@ pub struct Instances {
 /// A SQL engine and the instance settings it was built from.
 type CachedEngine = (serde_json::Value, Arc<SqlEngine>);
 
-/// An engine handed out, and the store's data version read before its instance was.
-type RecentEngine = (u64, Arc<dyn AccountEngine>);
+/// An engine handed out, and what vouches for it.
+type RecentEngine = (Stamp, Arc<dyn AccountEngine>);
+
+/// What was read before an instance was, and must read the same for the engine handed out for it
+/// to be handed out again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    /// The store's data version: an embedded engine (its pages are the store's rows).
+    Version(u64),
+    /// The instances generation: a SQL engine (it depends on its instance alone).
+    Generation(u64),
+}
 
 impl fmt::Debug for Instances {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -209,27 +220,44 @@ impl Instances {
     ) -> Result<Arc<dyn AccountEngine>, EngineError> {
         let version = self.store.data_version();
         let key = (project.clone(), id.clone());
-        if let Some(version) = version {
+        let mut generation = None;
+        {
             let recent = self.recent.lock().expect("engine cache poisoned");
-            if let Some((at, engine)) = recent.get(&key) {
-                if *at == version {
-                    return Ok(engine.clone());
+            match recent.get(&key) {
+                Some((Stamp::Version(at), engine)) if Some(*at) == version => {
+                    return Ok(engine.clone())
                 }
+                Some((Stamp::Generation(at), engine)) => {
+                    generation = self.store.instances_generation();
+                    if Some(*at) == generation {
+                        return Ok(engine.clone());
+                    }
+                }
+                _ => {}
             }
         }
+        // Read before the instance, so that a change made meanwhile is seen next time.
+        let generation = generation.or_else(|| self.store.instances_generation());
         let record = self.find(project, id).await?;
-        let engine: Arc<dyn AccountEngine> = match record.engine.parse::<EngineKind>() {
-            Ok(EngineKind::Embedded) => {
-                Arc::new(EmbeddedEngine::new(self.store.clone(), record, version)?)
-            }
-            Ok(EngineKind::Mysql | EngineKind::StarRocks) => self.sql_engine(record)?,
-            Err(_) => return Err(EngineError::EngineNotAvailable(record.engine)),
-        };
-        if let Some(version) = version {
+        let (stamp, engine): (Option<Stamp>, Arc<dyn AccountEngine>) =
+            match record.engine.parse::<EngineKind>() {
+                Ok(EngineKind::Embedded) => (
+                    version.map(Stamp::Version),
+                    Arc::new(EmbeddedEngine::new(self.store.clone(), record, version)?),
+                ),
+                Ok(EngineKind::Mysql | EngineKind::StarRocks) => {
+                    (generation.map(Stamp::Generation), self.sql_engine(record)?)
+                }
+                Err(_) => return Err(EngineError::EngineNotAvailable(record.engine)),
+            };
+        if let Some(stamp) = stamp {
             let mut recent = self.recent.lock().expect("engine cache poisoned");
-            // Entries of an older version are never used again.
-            recent.retain(|_, (at, _)| *at == version);
-            recent.insert(key, (version, engine.clone()));
+            // Entries that no longer hold are never used again.
+            recent.retain(|_, (at, _)| match at {
+                Stamp::Version(at) => Some(*at) == version,
+                Stamp::Generation(at) => Some(*at) == generation,
+            });
+            recent.insert(key, (stamp, engine.clone()));
         }
         Ok(engine)
     }

@@ -2,8 +2,11 @@
 //! ended. The API writes a row before it makes a change ([`Store::begin_audit`]) and adds the
 //! outcome after ([`Store::finish_audit`]); rows never hold a password.
 
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
 use sqlx::Row;
 
+use crate::group_commit::Write;
 use crate::{random_id_bytes, Store, StoreError};
 
 /// One change request.
@@ -60,14 +63,12 @@ impl Store {
         status: u16,
         error_code: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
-                .bind(i64::from(status))
-                .bind(error_code)
-                .bind(id)
-                .execute(self.pool())
-                .await?;
-        if done.rows_affected() == 1 {
+        let write = Write::FinishAudit {
+            id: id.to_owned(),
+            status,
+            error_code: error_code.map(str::to_owned),
+        };
+        if self.group_commit(write).await? == 1 {
             Ok(())
         } else {
             Err(StoreError::NotFound(format!("audit event {id}")))
@@ -79,22 +80,10 @@ impl Store {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        sqlx::query(
-            "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
-             action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
-        )
-        .bind(&id)
-        .bind(e.at_ms)
-        .bind(&e.request_id)
-        .bind(&e.actor)
-        .bind(&e.project_id)
-        .bind(&e.instance_id)
-        .bind(&e.action)
-        .bind(e.account.as_deref())
-        .bind(i64::from(e.status))
-        .bind(e.error_code.as_deref())
-        .execute(self.pool())
+        self.group_commit(Write::InsertAudit {
+            id: id.clone(),
+            event: e.clone(),
+        })
         .await?;
         Ok(id)
     }
@@ -130,4 +119,36 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Writes event `e` as `id` ([`Store::begin_audit`], [`Store::record_audit`]); it takes the next
+/// number in the order of events.
+pub(crate) fn insert_query<'q>(id: &'q str, e: &'q AuditEvent) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
+         action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+         $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
+    )
+    .bind(id)
+    .bind(e.at_ms)
+    .bind(&e.request_id)
+    .bind(&e.actor)
+    .bind(&e.project_id)
+    .bind(&e.instance_id)
+    .bind(&e.action)
+    .bind(e.account.as_deref())
+    .bind(i64::from(e.status))
+    .bind(e.error_code.as_deref())
+}
+
+/// Sets the outcome of event `id` ([`Store::finish_audit`]).
+pub(crate) fn finish_query<'q>(
+    id: &'q str,
+    status: u16,
+    error_code: Option<&'q str>,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
+        .bind(i64::from(status))
+        .bind(error_code)
+        .bind(id)
 }

@@ -6,6 +6,10 @@
 //! changes whenever another connection commits. Callers that keep what they read (the engine's
 //! instance and page caches) tag it with the version read *before* reading, and use it only
 //! while the version is unchanged. PostgreSQL has no such reading; there, nothing is kept.
+//!
+//! The same connection reads the instances table's generation (`store_generations`, moved by
+//! triggers on every change to an instance): what was read of instances stays good while it holds,
+//! however much else commits.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,7 +20,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::StoreError;
 
-/// A connection that only reads `PRAGMA data_version`.
+/// A connection that only reads: `PRAGMA data_version` and the instances generation.
 #[derive(Debug)]
 pub(crate) struct DataVersion(Mutex<Connection>);
 
@@ -37,6 +41,16 @@ impl DataVersion {
         let mut statement = conn.prepare_cached("PRAGMA data_version").ok()?;
         let version: i64 = statement.query_row([], |row| row.get(0)).ok()?;
         u64::try_from(version).ok()
+    }
+
+    /// The instances table's generation, or `None` if it cannot be read.
+    pub(crate) fn instances_generation(&self) -> Option<u64> {
+        let conn = self.0.lock().ok()?;
+        let mut statement = conn
+            .prepare_cached("SELECT n FROM store_generations WHERE what = 'instances'")
+            .ok()?;
+        let generation: i64 = statement.query_row([], |row| row.get(0)).ok()?;
+        u64::try_from(generation).ok()
     }
 }
 
@@ -83,6 +97,68 @@ mod tests {
             "a commit through another connection"
         );
         assert_eq!(store.data_version(), Some(after_other));
+        other.close().await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_instances_generation_moves_with_instances_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let project = store.create_project("p").await.unwrap();
+        let start = store.instances_generation().expect("a SQLite file has one");
+
+        let other = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let record = other
+            .create_instance(
+                &crate::NewInstance {
+                    project_id: project.id.clone(),
+                    name: "i".into(),
+                    engine: "embedded".into(),
+                    settings: serde_json::json!({}),
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        let added = store.instances_generation().unwrap();
+        assert_ne!(added, start, "an instance added by another connection");
+
+        let version = store.data_version().unwrap();
+        other
+            .begin_audit(&crate::AuditEvent {
+                at_ms: 1,
+                request_id: "r".into(),
+                actor: "a".into(),
+                project_id: project.id.as_str().into(),
+                instance_id: record.id.as_str().into(),
+                action: "create_account".into(),
+                account: None,
+                status: 0,
+                error_code: None,
+            })
+            .await
+            .unwrap();
+        assert_ne!(
+            store.data_version().unwrap(),
+            version,
+            "the audit event committed"
+        );
+        assert_eq!(
+            store.instances_generation(),
+            Some(added),
+            "but no instance changed"
+        );
+
+        other
+            .set_instance_settings(&record.id, &serde_json::json!({"x": 1}))
+            .await
+            .unwrap();
+        assert_ne!(
+            store.instances_generation().unwrap(),
+            added,
+            "an instance changed"
+        );
         other.close().await;
         store.close().await;
     }

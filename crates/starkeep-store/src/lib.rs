@@ -7,6 +7,7 @@
 //! store opens.
 //!
 //! Every method is one statement or one transaction: a write either happens whole or not at all.
+//! The small writes on a request's path share commits under load ([`group_commit`]).
 //! What the rows *mean* (engines, privileges) is decided by the callers; this crate only keeps
 //! them.
 
@@ -15,6 +16,7 @@ mod accounts;
 mod audit;
 mod data_version;
 mod error;
+mod group_commit;
 mod iam;
 mod instances;
 mod keys;
@@ -86,6 +88,8 @@ pub struct Store {
     backend: Backend,
     /// On SQLite with a file: the reading that tells whether anything committed.
     version: Option<Arc<data_version::DataVersion>>,
+    /// The queue of the small writes on a request's path, committed in groups.
+    commits: group_commit::GroupCommit,
 }
 
 impl Store {
@@ -168,6 +172,7 @@ impl Store {
             _ => None,
         };
         Ok(Self {
+            commits: group_commit::GroupCommit::start(pool.clone()),
             pool,
             backend,
             version,
@@ -182,6 +187,13 @@ impl Store {
         self.version.as_ref()?.read()
     }
 
+    /// A number that changes whenever an instance is added, changed or removed, by any process;
+    /// read like [`Store::data_version`] (before the reads it vouches for), and `None` where that
+    /// is `None`.
+    pub fn instances_generation(&self) -> Option<u64> {
+        self.version.as_ref()?.instances_generation()
+    }
+
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -189,6 +201,12 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Commits `write`, sharing the commit with others queued meanwhile; answers the rows it
+    /// touched.
+    pub(crate) async fn group_commit(&self, write: group_commit::Write) -> Result<u64, StoreError> {
+        self.commits.write(&self.pool, write).await
     }
 
     /// Whether the store has no project yet (a first start).

@@ -2,8 +2,11 @@
 //! starts, removed when it ends, read by the repair loop for those that never ended. What an
 //! unfinished create means for an account is the engine's business.
 
+use sqlx::any::{Any, AnyArguments};
+use sqlx::query::Query;
 use starkeep_domain::InstanceId;
 
+use crate::group_commit::Write;
 use crate::{now_millis, Store, StoreError};
 
 /// A create that began and has not been seen to end.
@@ -24,25 +27,22 @@ impl Store {
         name: &str,
         attempt: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO pending_creates (attempt, instance_id, name, started_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(attempt)
-        .bind(instance.as_str())
-        .bind(name)
-        .bind(now_millis())
-        .execute(self.pool())
+        self.group_commit(Write::BeginPending {
+            attempt: attempt.to_owned(),
+            instance_id: instance.as_str().to_owned(),
+            name: name.to_owned(),
+            started_at: now_millis(),
+        })
         .await?;
         Ok(())
     }
 
     /// Records that the create `attempt` has ended, whichever way.
     pub async fn end_pending_create(&self, attempt: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_creates WHERE attempt = $1")
-            .bind(attempt)
-            .execute(self.pool())
-            .await?;
+        self.group_commit(Write::EndPending {
+            attempt: attempt.to_owned(),
+        })
+        .await?;
         Ok(())
     }
 
@@ -69,4 +69,26 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Writes the record of a create about to begin ([`Store::begin_pending_create`]).
+pub(crate) fn begin_query<'q>(
+    attempt: &'q str,
+    instance_id: &'q str,
+    name: &'q str,
+    started_at: i64,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO pending_creates (attempt, instance_id, name, started_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(attempt)
+    .bind(instance_id)
+    .bind(name)
+    .bind(started_at)
+}
+
+/// Removes the record of a create that ended ([`Store::end_pending_create`]).
+pub(crate) fn end_query(attempt: &str) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query("DELETE FROM pending_creates WHERE attempt = $1").bind(attempt)
 }

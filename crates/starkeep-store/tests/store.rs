@@ -96,6 +96,7 @@ on_both_stores!(
     sync_applied_hashes_follow_ownership,
     audit_events_read_back_newest_first,
     pending_creates_are_found_until_ended,
+    writes_made_together_land_together_and_fail_alone,
     access_keys_belong_to_a_user_in_a_project,
     projects_can_take_a_given_id,
 );
@@ -521,6 +522,83 @@ async fn pending_creates_are_found_until_ended(store: Store) {
     assert_eq!(stale[0].attempt, "attempt-2");
     // Ending twice is harmless.
     store.end_pending_create("attempt-1").await.unwrap();
+}
+
+/// Audit events and pending records written at the same moment share commits; one that fails
+/// (an attempt id taken) fails alone, and every other lands.
+async fn writes_made_together_land_together_and_fail_alone(store: Store) {
+    use starkeep_store::{AuditEvent, AuditFilter, StoreError};
+    let inst = instance(&store).await;
+    store
+        .begin_pending_create(&inst.id, "u0", "taken")
+        .await
+        .unwrap();
+    let mut writes = Vec::new();
+    for i in 0..40 {
+        let (store, id) = (store.clone(), inst.id.clone());
+        writes.push(tokio::spawn(async move {
+            let attempt = if i % 10 == 0 {
+                "taken".to_owned()
+            } else {
+                format!("attempt-{i}")
+            };
+            let event = AuditEvent {
+                at_ms: 5,
+                request_id: format!("req-{i}"),
+                actor: "admin".into(),
+                project_id: "p1".into(),
+                instance_id: id.as_str().into(),
+                action: "create_account".into(),
+                account: Some(format!("u{i}")),
+                status: 0,
+                error_code: None,
+            };
+            let name = format!("u{i}");
+            let (pending, audit) = tokio::join!(
+                store.begin_pending_create(&id, &name, &attempt),
+                store.begin_audit(&event)
+            );
+            (i, pending, audit)
+        }));
+    }
+    let mut ids = Vec::new();
+    for write in writes {
+        let (i, pending, audit) = write.await.unwrap();
+        if i % 10 == 0 {
+            assert!(
+                matches!(pending, Err(StoreError::Conflict)),
+                "{i}: {pending:?}"
+            );
+        } else {
+            pending.unwrap();
+        }
+        ids.push(audit.unwrap());
+    }
+    let later = starkeep_store::now_millis() + 1_000;
+    assert_eq!(
+        store.stale_pending_creates(later).await.unwrap().len(),
+        1 + 36
+    );
+    for id in &ids {
+        store.finish_audit(id, 200, None).await.unwrap();
+    }
+    assert!(matches!(
+        store.finish_audit("no-such-event", 200, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let events = store
+        .list_audit(&AuditFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 40);
+    assert!(events.iter().all(|e| e.status == 200));
+    let mut requests: Vec<&str> = events.iter().map(|e| e.request_id.as_str()).collect();
+    requests.sort_unstable();
+    requests.dedup();
+    assert_eq!(requests.len(), 40, "each event once");
 }
 
 async fn access_keys_belong_to_a_user_in_a_project(store: Store) {

@@ -5,9 +5,10 @@
 //! While it is down every create answers within the instance's time limit, either 200 (it was
 //! whole before the kill) or 500 with the contract's backend-unavailable code, and starkeep keeps
 //! answering `/health`. Once it is back and the repair loop has run, the grant tables
-//! (`mysql.user`, `mysql.global_priv` for the lock, `mysql.db` for the grants) hold every account
-//! either completely — unlocked, with the same grants as an account made before the fault — or
-//! not at all, and every create that answered 200 is there.
+//! (`mysql.user` for the placeholder hash of an unfinished create, `mysql.global_priv` for a lock,
+//! `mysql.db` for the grants) hold every account either completely — finished, with the same
+//! grants as an account made before the fault — or not at all, and every create that answered 200
+//! is there.
 
 mod common;
 
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use common::mariadb::OwnMariaDb;
 use common::{cli, Served};
 use serde_json::{json, Value};
+use starkeep_engine::sql::mysql::UNFINISHED_HASH;
 
 const ADMIN: &str = "fault_admin";
 const ADMIN_PASSWORD: &str = "Fault-admin-pw-1";
@@ -121,21 +123,22 @@ fn creates_with_a_kill(
     Arc::try_unwrap(answers).unwrap().into_inner().unwrap()
 }
 
-/// Per account of `prefix`: whether it is locked (from `mysql.global_priv`, where MariaDB keeps
-/// the lock; `mysql.user` is a view without it).
+/// Per account of `prefix`: whether it is an unfinished create — the placeholder hash that the
+/// create's last GRANT replaces, or locked (from `mysql.global_priv`, where MariaDB keeps the
+/// lock; `mysql.user` is a view without it).
 fn accounts(mariadb: &OwnMariaDb, prefix: &str) -> BTreeMap<String, bool> {
     // One statement, so that the repair loop cannot drop an account between two reads.
     mariadb
         .root_rows(&format!(
-            "SELECT u.User, IF(IFNULL(JSON_EXTRACT(g.Priv, '$.account_locked'), 'false') = 'true', \
-             'locked', 'open') FROM mysql.user u JOIN mysql.global_priv g \
-             ON g.User = u.User AND g.Host = u.Host \
+            "SELECT u.User, IF(IFNULL(JSON_EXTRACT(g.Priv, '$.account_locked'), 'false') = 'true' \
+             OR u.authentication_string = '{UNFINISHED_HASH}', 'unfinished', 'whole') \
+             FROM mysql.user u JOIN mysql.global_priv g ON g.User = u.User AND g.Host = u.Host \
              WHERE u.User LIKE '{prefix}\\_%' AND u.Host = '%'"
         ))
         .into_iter()
         .map(|row| {
-            let (user, locked) = row.split_once('\t').unwrap();
-            (user.to_owned(), locked == "locked")
+            let (user, state) = row.split_once('\t').unwrap();
+            (user.to_owned(), state == "unfinished")
         })
         .collect()
 }
@@ -251,22 +254,22 @@ fn mariadb_killed_during_creates_leaves_each_account_whole_or_absent() {
     // MariaDB back on the same data dir; the repair loop drops what the kill left half-made.
     mariadb.restart();
     let deadline = Instant::now() + Duration::from_secs(REQUEST_TIMEOUT_SECS * 2 + 60);
-    let locked_at_restart = accounts(&mariadb, &prefix).values().filter(|l| **l).count();
-    let mut locked: Vec<String>;
+    let unfinished_at_restart = accounts(&mariadb, &prefix).values().filter(|u| **u).count();
+    let mut unfinished: Vec<String>;
     loop {
-        locked = accounts(&mariadb, &prefix)
+        unfinished = accounts(&mariadb, &prefix)
             .into_iter()
-            .filter_map(|(name, locked)| locked.then_some(name))
+            .filter_map(|(name, unfinished)| unfinished.then_some(name))
             .collect();
-        if locked.is_empty() || Instant::now() > deadline {
+        if unfinished.is_empty() || Instant::now() > deadline {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(
-        locked,
+        unfinished,
         Vec::<String>::new(),
-        "half-made accounts are still locked after the repair"
+        "half-made accounts are still there after the repair"
     );
 
     let present = accounts(&mariadb, &prefix);
@@ -280,8 +283,8 @@ fn mariadb_killed_during_creates_leaves_each_account_whole_or_absent() {
             assert_eq!(
                 grants.get(name),
                 Some(&reference),
-                "{name} exists without all its grants; it answered {a:?}; {locked_at_restart} \
-                 were locked at the restart"
+                "{name} exists without all its grants; it answered {a:?}; {unfinished_at_restart} \
+                 were unfinished at the restart"
             );
         } else {
             assert!(
@@ -324,9 +327,9 @@ fn mariadb_killed_during_creates_leaves_each_account_whole_or_absent() {
     println!(
         "faults: {} creates at concurrency {CONCURRENCY}, MariaDB SIGKILLed after {KILL_AFTER} \
          answered 200: {ok} answered 200, {failed} answered 500 {BACKEND_UNAVAILABLE} \
-         (slowest answer {slowest:?}); at restart {locked_at_restart} locked (half-made); after \
-         the repair {} accounts exist ({kept_after_5xx} of them answered 500 but were whole), \
-         {repaired} half-made dropped by the repair loop, none locked, none partial",
+         (slowest answer {slowest:?}); at restart {unfinished_at_restart} unfinished (half-made); \
+         after the repair {} accounts exist ({kept_after_5xx} of them answered 500 but were \
+         whole), {repaired} half-made dropped by the repair loop, none unfinished, none partial",
         answers.len(),
         present.len(),
     );

@@ -68,14 +68,33 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         }
     }
 
-    /// Creates the account. `locked`: created unable to log in, until [`Dialect::unlock`].
-    fn create_user(&self, name: &str, hash: &NativePasswordHash, locked: bool) -> String;
+    /// Creates the account, whole in one statement: what account sync and the admin check use.
+    fn create_user(&self, name: &str, hash: &NativePasswordHash) -> String;
 
-    /// Whether accounts can be created locked and unlocked as the last step of a create (the
-    /// commit point that lets an interrupted create be told from a finished one).
-    fn supports_lock(&self) -> bool;
+    /// The statements of a create through the API, in order: the first makes the account, the
+    /// rest give it `desired`. Until the last one has run the account cannot log in, and
+    /// [`Dialect::is_unfinished`] says so: that is how an interrupted create is told from a
+    /// finished one. `password_by_grant`: where the last `GRANT` can set the password (MariaDB),
+    /// whether it may (it needs `UPDATE` on `mysql`, which a limited admin lacks).
+    fn create_statements(
+        &self,
+        name: &str,
+        hash: &NativePasswordHash,
+        desired: &BTreeMap<Scope, GrantSet>,
+        password_by_grant: bool,
+    ) -> Vec<String>;
 
-    fn unlock(&self, name: &str) -> String;
+    /// Whether the server takes several statements in one query (`CLIENT_MULTI_STATEMENTS`), so
+    /// that a create costs one round trip.
+    fn takes_statement_batches(&self) -> bool;
+
+    /// Whether an unfinished create can be told from a finished one on the server, by
+    /// [`Dialect::is_unfinished`].
+    fn marks_unfinished(&self) -> bool;
+
+    /// Whether `'<name>'@'%'` (which exists) is an unfinished create. Where the engine cannot
+    /// tell ([`Dialect::marks_unfinished`] is false), every account asked about counts as one.
+    async fn is_unfinished(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error>;
 
     /// Whether the server answers `CREATE USER` of a taken name and `DROP USER` of a missing one
     /// with error 1396, so that no read is needed before either to tell the caller so.
@@ -132,9 +151,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Whether `'<name>'@'%'` exists.
     async fn account_exists(&self, conn: &mut Conn, name: &str)
         -> Result<bool, mysql_async::Error>;
-
-    /// Whether `'<name>'@'%'` is locked (an unfinished create), where locks exist.
-    async fn is_locked(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error>;
 
     /// Every user account (all hosts, no roles) with its plugin and stored hash; `None` where
     /// the engine does not show stored hashes.

@@ -8,10 +8,12 @@
 //! all of them); every value in them went through [`quote`].
 //!
 //! A create is made crash-safe with a record in the store (`pending_creates`) written before the
-//! `CREATE USER` and removed when the account is whole or gone. On engines with account locks the
-//! account is created locked and unlocked as the last step, so an unfinished create can be told
-//! from a finished one; [`SqlEngine::repair`] drops the unfinished ones that a timeout, a lost
-//! backend or a killed process left behind.
+//! `CREATE USER`. Its statements ([`Dialect::create_statements`]) go in one round trip where the
+//! server takes batches, and leave the account unable to log in until the last one has run
+//! (MariaDB: a placeholder hash that the last `GRANT` replaces; MySQL 8: `ACCOUNT LOCK`, unlocked
+//! last), so an unfinished create can be told from a finished one. [`SqlEngine::repair`] drops the
+//! unfinished ones that a timeout, a lost backend or a killed process left behind. Where the
+//! server marks unfinished creates, the record of a finished one is cleared after the answer.
 
 pub mod dialect;
 pub mod mapping;
@@ -23,6 +25,7 @@ pub mod sync;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,6 +64,8 @@ const DATABASES_FRESH_FOR: Duration = Duration::from_secs(2);
 const ER_CANNOT_USER: u16 = 1396;
 /// MySQL's "there is no such grant defined".
 const ER_NONEXISTING_GRANT: u16 = 1141;
+/// MySQL's "access denied … to database".
+const ER_DBACCESS_DENIED: u16 = 1044;
 
 /// How a SQL instance is reached, kept in the instance's settings (the password sealed).
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -114,6 +119,9 @@ pub struct SqlEngine {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The instance's database names as last read, and when.
     databases: Mutex<Option<(Instant, Arc<[String]>)>>,
+    /// Whether a create may set the password with its last `GRANT` (see
+    /// [`Dialect::create_statements`]); cleared the first time the server refuses it.
+    password_by_grant: AtomicBool,
 }
 
 impl fmt::Debug for SqlEngine {
@@ -236,6 +244,7 @@ impl SqlEngine {
             secrets: secrets.clone(),
             locks: Mutex::new(HashMap::new()),
             databases: Mutex::new(None),
+            password_by_grant: AtomicBool::new(true),
         })
     }
 
@@ -485,29 +494,47 @@ impl SqlEngine {
             .conn()
             .await
             .map_err(|error| CreateFailure { error, clean: true })?;
-        let locked = self.dialect.supports_lock();
-        match conn
-            .query_drop(self.dialect.create_user(name, hash, locked))
-            .await
+        let mut steps = self.run_create(&mut conn, name, hash, desired).await;
+        if let Err(StepFailure {
+            account_made: true,
+            error: mysql_async::Error::Server(e),
+        }) = &steps
         {
-            Ok(()) => {}
-            Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+            if e.code == ER_DBACCESS_DENIED
+                && e.message.contains("'mysql'")
+                && self.password_by_grant.swap(false, Ordering::Relaxed)
+            {
+                // The admin may not set a password with GRANT: undo, and from now on set it
+                // with ALTER USER.
+                tracing::info!(
+                    instance = %self.instance.id,
+                    "the admin may not set passwords with GRANT; creates set them with ALTER USER"
+                );
+                steps = match conn.query_drop(self.dialect.drop_user(name)).await {
+                    Ok(()) => self.run_create(&mut conn, name, hash, desired).await,
+                    Err(error) => Err(StepFailure {
+                        account_made: true,
+                        error,
+                    }),
+                };
+            }
+        }
+        let e = match steps {
+            Ok(()) => return Ok(()),
+            Err(StepFailure {
+                account_made: false,
+                error: mysql_async::Error::Server(e),
+            }) if e.code == ER_CANNOT_USER => {
                 return Err(CreateFailure {
                     error: EngineError::AccountExists(name.to_owned()),
                     clean: true,
                 })
             }
-            Err(e) => return Err(unknown(backend_error(e))),
-        }
-        let mut steps = Ok(());
-        let no_grants = BTreeMap::new();
-        if let Err(e) = self.converge(&mut conn, name, &no_grants, desired).await {
-            steps = Err(e);
-        } else if locked {
-            steps = conn.query_drop(self.dialect.unlock(name)).await;
-        }
-        let Err(e) = steps else {
-            return Ok(());
+            Err(StepFailure {
+                account_made: false,
+                error,
+            }) => return Err(unknown(backend_error(error))),
+            Err(StepFailure { error, .. }) => error,
         };
         let error = backend_error(e);
         tracing::warn!(
@@ -518,8 +545,26 @@ impl SqlEngine {
         Err(CreateFailure { error, clean })
     }
 
-    /// Drops `name` if an unfinished create left it (locked, where the engine has locks).
-    /// Answers whether it dropped something.
+    async fn run_create(
+        &self,
+        conn: &mut Conn,
+        name: &str,
+        hash: &NativePasswordHash,
+        desired: &BTreeMap<Scope, GrantSet>,
+    ) -> Result<(), StepFailure> {
+        let by_grant = self.password_by_grant.load(Ordering::Relaxed);
+        let statements = self
+            .dialect
+            .create_statements(name, hash, desired, by_grant);
+        if self.dialect.takes_statement_batches() {
+            run_batch(conn, statements.join(";\n")).await
+        } else {
+            run_each(conn, &statements).await
+        }
+    }
+
+    /// Drops `name` if an unfinished create left it (as [`Dialect::is_unfinished`] tells; where
+    /// the engine cannot tell, any account of that name). Answers whether it dropped something.
     pub async fn repair(&self, name: &str) -> Result<bool, EngineError> {
         let _guard = self.account_lock(name).await;
         self.bounded(async {
@@ -532,12 +577,11 @@ impl SqlEngine {
             {
                 return Ok(false);
             }
-            if self.dialect.supports_lock()
-                && !self
-                    .dialect
-                    .is_locked(&mut conn, name)
-                    .await
-                    .map_err(backend_error)?
+            if !self
+                .dialect
+                .is_unfinished(&mut conn, name)
+                .await
+                .map_err(backend_error)?
             {
                 return Ok(false);
             }
@@ -566,6 +610,50 @@ impl SqlEngine {
             Err(EngineError::AccountNotFound(name.as_str().to_owned()))
         }
     }
+}
+
+/// Clears the pending record of a create that ended; one left behind is the repair loop's.
+async fn end_pending_create(store: &Store, attempt: &str) {
+    if let Err(e) = store.end_pending_create(attempt).await {
+        tracing::warn!(error = %e, "could not clear a pending create; repair will");
+    }
+}
+
+/// Why the statements of a create stopped, and whether the account was made before they did.
+struct StepFailure {
+    account_made: bool,
+    error: mysql_async::Error,
+}
+
+/// Runs `batch` (statements joined with `;`) in one round trip. The server stops at the first
+/// statement that fails; each statement of a create answers OK without rows, so stepping past an
+/// answer reads the next statement's.
+async fn run_batch(conn: &mut Conn, batch: String) -> Result<(), StepFailure> {
+    let mut result = conn.query_iter(batch).await.map_err(|error| StepFailure {
+        account_made: false,
+        error,
+    })?;
+    let failed = |error| StepFailure {
+        account_made: true,
+        error,
+    };
+    while !result.is_empty() {
+        result.next().await.map_err(failed)?;
+    }
+    result.drop_result().await.map_err(failed)
+}
+
+/// Runs `statements` one round trip each, stopping at the first that fails.
+async fn run_each(conn: &mut Conn, statements: &[String]) -> Result<(), StepFailure> {
+    for (i, statement) in statements.iter().enumerate() {
+        conn.query_drop(statement)
+            .await
+            .map_err(|error| StepFailure {
+                account_made: i > 0,
+                error,
+            })?;
+    }
+    Ok(())
 }
 
 /// A backend failure as an [`EngineError`]; the detail is for the log only.
@@ -639,10 +727,14 @@ impl AccountEngine for SqlEngine {
             Ok(()) => true,
             Err(failure) => failure.clean,
         };
-        if clean {
-            if let Err(e) = self.store.end_pending_create(&attempt).await {
-                tracing::warn!(error = %e, "could not clear a pending create; repair will");
-            }
+        if outcome.is_ok() && self.dialect.marks_unfinished() {
+            // The account is finished, and the server says so: a record outliving the answer
+            // only makes the repair loop look at the account and keep it. So it is cleared
+            // after the answer, off the request's path.
+            let store = self.store.clone();
+            tokio::spawn(async move { end_pending_create(&store, &attempt).await });
+        } else if clean {
+            end_pending_create(&self.store, &attempt).await;
         }
         outcome.map_err(|f| f.error)
     }

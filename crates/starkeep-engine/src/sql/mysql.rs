@@ -43,6 +43,12 @@ impl MysqlFlavor {
     }
 }
 
+/// The stored hash of a MariaDB account whose create has not finished: well-formed, so
+/// `CREATE USER` takes it, and no password is known to hash to it (it spells
+/// `starkeep-unfinished!` in hex; finding one would mean inverting SHA-1). The create's last
+/// `GRANT` replaces it with the real hash; the repair loop drops accounts that still have it.
+pub const UNFINISHED_HASH: &str = "*737461726B6565702D756E66696E697368656421";
+
 /// Up to how many accounts a grants read names its grantees; beyond, it reads whole tables.
 const GRANTEE_LIST_MAX: usize = 200;
 
@@ -135,26 +141,74 @@ impl Dialect for MysqlDialect {
         MapFlavor::Mysql
     }
 
-    fn create_user(&self, name: &str, hash: &NativePasswordHash, locked: bool) -> String {
+    fn create_user(&self, name: &str, hash: &NativePasswordHash) -> String {
         format!(
-            "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}{}",
+            "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}",
             Self::me(name),
-            quote::string_literal(hash.as_str()),
-            if locked { " ACCOUNT LOCK" } else { "" }
+            quote::string_literal(hash.as_str())
         )
     }
 
-    fn supports_lock(&self) -> bool {
+    /// MariaDB: `CREATE USER` with [`UNFINISHED_HASH`], the grants, the last of them setting the
+    /// real hash (`GRANT … IDENTIFIED BY PASSWORD`), so the create costs no statement more than
+    /// its grants; where the admin may not set passwords that way, an `ALTER USER` sets it last.
+    /// MySQL 8 and TaurusDB have no such `GRANT`: the account is created `ACCOUNT LOCK` and
+    /// unlocked last. An account with no grants to give is created whole.
+    fn create_statements(
+        &self,
+        name: &str,
+        hash: &NativePasswordHash,
+        desired: &BTreeMap<Scope, GrantSet>,
+        password_by_grant: bool,
+    ) -> Vec<String> {
+        let mut grants: Vec<String> = desired
+            .iter()
+            .flat_map(|(scope, set)| self.grant(name, scope, set))
+            .collect();
+        if grants.is_empty() {
+            return vec![self.create_user(name, hash)];
+        }
+        let me = Self::me(name);
+        let hash = quote::string_literal(hash.as_str());
+        let mut statements = Vec::with_capacity(grants.len() + 2);
+        match self.flavor {
+            MysqlFlavor::MariaDb => {
+                statements.push(format!(
+                    "CREATE USER {me} IDENTIFIED WITH mysql_native_password AS '{UNFINISHED_HASH}'"
+                ));
+                if password_by_grant {
+                    let last = grants.last_mut().expect("not empty");
+                    last.push_str(&format!(" IDENTIFIED BY PASSWORD {hash}"));
+                    statements.extend(grants);
+                } else {
+                    statements.extend(grants);
+                    statements.push(format!(
+                        "ALTER USER {me} IDENTIFIED WITH mysql_native_password AS {hash}"
+                    ));
+                }
+            }
+            MysqlFlavor::Mysql => {
+                statements.push(format!(
+                    "CREATE USER {me} IDENTIFIED WITH mysql_native_password AS {hash} ACCOUNT LOCK"
+                ));
+                statements.extend(grants);
+                statements.push(format!("ALTER USER {me} ACCOUNT UNLOCK"));
+            }
+        }
+        statements
+    }
+
+    fn takes_statement_batches(&self) -> bool {
+        true
+    }
+
+    fn marks_unfinished(&self) -> bool {
         true
     }
 
     /// MySQL, MariaDB and TaurusDB all answer `ER_CANNOT_USER` (1396) for both.
     fn refuses_taken_and_missing_names(&self) -> bool {
         true
-    }
-
-    fn unlock(&self, name: &str) -> String {
-        format!("ALTER USER {} ACCOUNT UNLOCK", Self::me(name))
     }
 
     fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String {
@@ -359,11 +413,26 @@ impl Dialect for MysqlDialect {
         Ok(count.unwrap_or(0) > 0)
     }
 
-    async fn is_locked(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error> {
-        let text: Option<String> = conn
-            .query_first(format!("SHOW CREATE USER {}", Self::me(name)))
-            .await?;
-        Ok(text.is_some_and(|t| t.to_ascii_uppercase().contains("ACCOUNT LOCK")))
+    /// MariaDB: the account still has [`UNFINISHED_HASH`]. MySQL 8 and TaurusDB: it is locked.
+    async fn is_unfinished(&self, conn: &mut Conn, name: &str) -> Result<bool, mysql_async::Error> {
+        match self.flavor {
+            MysqlFlavor::MariaDb => {
+                let stored: Option<Option<String>> = conn
+                    .query_first(format!(
+                        "SELECT authentication_string FROM mysql.user \
+                         WHERE User = {} AND Host = '%'",
+                        quote::string_literal(name)
+                    ))
+                    .await?;
+                Ok(stored.flatten().as_deref() == Some(UNFINISHED_HASH))
+            }
+            MysqlFlavor::Mysql => {
+                let text: Option<String> = conn
+                    .query_first(format!("SHOW CREATE USER {}", Self::me(name)))
+                    .await?;
+                Ok(text.is_some_and(|t| t.to_ascii_uppercase().contains("ACCOUNT LOCK")))
+            }
+        }
     }
 
     async fn auth_rows(&self, conn: &mut Conn) -> Result<Option<Vec<AuthRow>>, mysql_async::Error> {
@@ -400,9 +469,9 @@ mod tests {
     fn statements_carry_the_hash_never_the_password() {
         let hash = NativePasswordHash::of("123456");
         assert_eq!(
-            dialect().create_user("u1", &hash, true),
+            dialect().create_user("u1", &hash),
             "CREATE USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
-             '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9' ACCOUNT LOCK"
+             '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'"
         );
         assert_eq!(
             dialect().set_password("u1", &hash),
@@ -439,6 +508,62 @@ mod tests {
             ..RawGrants::default()
         };
         assert_eq!(dialect().visible(&raw).scopes.len(), 1);
+    }
+
+    #[test]
+    fn a_create_cannot_log_in_until_its_last_statement() {
+        let hash = NativePasswordHash::of("123456");
+        let grants = BTreeSet::from([(Level::Database, "SELECT".to_owned())]);
+        let desired = BTreeMap::from([
+            (Scope::Database("a".into()), grants.clone()),
+            (Scope::Database("b".into()), grants),
+        ]);
+        // MariaDB: the placeholder hash first, the real one with the last grant.
+        assert_eq!(
+            dialect().create_statements("u1", &hash, &desired, true),
+            [
+                format!(
+                    "CREATE USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
+                     '{UNFINISHED_HASH}'"
+                ),
+                "GRANT SELECT ON `a`.* TO 'u1'@'%'".to_owned(),
+                "GRANT SELECT ON `b`.* TO 'u1'@'%' IDENTIFIED BY PASSWORD \
+                 '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'"
+                    .to_owned(),
+            ]
+        );
+        // An admin that may not set passwords with GRANT: an ALTER USER last.
+        assert_eq!(
+            dialect().create_statements("u1", &hash, &desired, false)[2..],
+            [
+                "GRANT SELECT ON `b`.* TO 'u1'@'%'",
+                "ALTER USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
+                 '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'",
+            ]
+        );
+        // MySQL 8 and TaurusDB: locked first, unlocked last.
+        let mysql = MysqlDialect::new(MysqlFlavor::Mysql);
+        assert_eq!(
+            mysql.create_statements("u1", &hash, &desired, true),
+            [
+                "CREATE USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
+                 '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9' ACCOUNT LOCK",
+                "GRANT SELECT ON `a`.* TO 'u1'@'%'",
+                "GRANT SELECT ON `b`.* TO 'u1'@'%'",
+                "ALTER USER 'u1'@'%' ACCOUNT UNLOCK",
+            ]
+        );
+        // Nothing to grant: one statement, whole at once, on both.
+        for d in [dialect(), mysql] {
+            assert_eq!(
+                d.create_statements("u1", &hash, &BTreeMap::new(), true),
+                [d.create_user("u1", &hash)]
+            );
+        }
+        // The placeholder is a well-formed hash, and not the hash of an empty password.
+        assert_eq!(UNFINISHED_HASH.len(), 41);
+        assert!(UNFINISHED_HASH[1..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(NativePasswordHash::of("").as_str(), UNFINISHED_HASH);
     }
 
     #[test]

@@ -183,7 +183,7 @@ impl AddSqlInstance {
         };
         tokio::time::timeout(
             self.timeout,
-            conn.query_drop(dialect.create_user(&probe, &hash, false)),
+            conn.query_drop(dialect.create_user(&probe, &hash)),
         )
         .await
         .map_err(within("creating a probe account"))?

@@ -271,7 +271,7 @@ impl Dialect for StarRocksDialect {
         MapFlavor::StarRocks
     }
 
-    fn create_user(&self, name: &str, hash: &NativePasswordHash, _locked: bool) -> String {
+    fn create_user(&self, name: &str, hash: &NativePasswordHash) -> String {
         format!(
             "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}",
             Self::me(name),
@@ -279,7 +279,30 @@ impl Dialect for StarRocksDialect {
         )
     }
 
-    fn supports_lock(&self) -> bool {
+    /// `CREATE USER`, then the grants: StarRocks has no account lock and no `GRANT` that sets a
+    /// password, so an interrupted create cannot be told from a finished one.
+    fn create_statements(
+        &self,
+        name: &str,
+        hash: &NativePasswordHash,
+        desired: &BTreeMap<Scope, GrantSet>,
+        _password_by_grant: bool,
+    ) -> Vec<String> {
+        std::iter::once(self.create_user(name, hash))
+            .chain(
+                desired
+                    .iter()
+                    .flat_map(|(scope, set)| self.grant(name, scope, set)),
+            )
+            .collect()
+    }
+
+    /// Sent one by one: StarRocks frontends do not take every statement in a batch.
+    fn takes_statement_batches(&self) -> bool {
+        false
+    }
+
+    fn marks_unfinished(&self) -> bool {
         false
     }
 
@@ -287,10 +310,6 @@ impl Dialect for StarRocksDialect {
     /// engine reads (`SHOW USERS`) before it creates or drops.
     fn refuses_taken_and_missing_names(&self) -> bool {
         false
-    }
-
-    fn unlock(&self, _name: &str) -> String {
-        unreachable!("StarRocks accounts have no lock; supports_lock() is false")
     }
 
     fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String {
@@ -413,8 +432,12 @@ impl Dialect for StarRocksDialect {
             .any(|(u, h)| u == name && h == "%"))
     }
 
-    async fn is_locked(&self, _conn: &mut Conn, _name: &str) -> Result<bool, mysql_async::Error> {
-        Ok(false)
+    async fn is_unfinished(
+        &self,
+        _conn: &mut Conn,
+        _name: &str,
+    ) -> Result<bool, mysql_async::Error> {
+        Ok(true)
     }
 
     /// `SHOW USERS` lists identities only, and `SHOW [ALL] AUTHENTICATION` answers whether an
@@ -466,7 +489,7 @@ mod tests {
     fn create_user_with_native_hash() {
         let hash = NativePasswordHash::of("123456");
         assert_eq!(
-            StarRocksDialect.create_user("u1", &hash, false),
+            StarRocksDialect.create_user("u1", &hash),
             "CREATE USER 'u1'@'%' IDENTIFIED WITH mysql_native_password AS \
              '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'"
         );
@@ -667,7 +690,7 @@ mod tests {
         };
         let orders = Scope::Database("orders".into());
         let granted = map.encode(read_write, false);
-        let mut create = vec![dialect.create_user("app", &old, false)];
+        let mut create = vec![dialect.create_user("app", &old)];
         create.extend(dialect.grant("app", &orders, &granted));
         assert_eq!(
             create,

@@ -410,10 +410,7 @@ impl SqlEngine {
                         let mut conn = self.conn().await?;
                         let desired =
                             self.desired_scopes_among(databases, *privileges, databases_here)?;
-                        match conn
-                            .query_drop(self.dialect.create_user(name, &hash, false))
-                            .await
-                        {
+                        match conn.query_drop(self.dialect.create_user(name, &hash)).await {
                             Ok(()) => report.writes += 1,
                             Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
                                 return Ok(false)
