@@ -218,26 +218,28 @@ impl Instances {
         project: &ProjectId,
         id: &InstanceId,
     ) -> Result<Arc<dyn AccountEngine>, EngineError> {
-        let version = self.store.data_version();
         let key = (project.clone(), id.clone());
-        let mut generation = None;
         {
             let recent = self.recent.lock().expect("engine cache poisoned");
-            match recent.get(&key) {
-                Some((Stamp::Version(at), engine)) if Some(*at) == version => {
-                    return Ok(engine.clone())
+            // Only the reading the kept engine depends on is taken.
+            let kept = match recent.get(&key) {
+                Some((Stamp::Version(at), engine)) if self.store.data_version() == Some(*at) => {
+                    Some(engine)
                 }
-                Some((Stamp::Generation(at), engine)) => {
-                    generation = self.store.instances_generation();
-                    if Some(*at) == generation {
-                        return Ok(engine.clone());
-                    }
+                Some((Stamp::Generation(at), engine))
+                    if self.store.instances_generation() == Some(*at) =>
+                {
+                    Some(engine)
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some(engine) = kept {
+                return Ok(engine.clone());
             }
         }
-        // Read before the instance, so that a change made meanwhile is seen next time.
-        let generation = generation.or_else(|| self.store.instances_generation());
+        // Both read before the instance, so that a change made meanwhile is seen next time.
+        let version = self.store.data_version();
+        let generation = self.store.instances_generation();
         let record = self.find(project, id).await?;
         let (stamp, engine): (Option<Stamp>, Arc<dyn AccountEngine>) =
             match record.engine.parse::<EngineKind>() {

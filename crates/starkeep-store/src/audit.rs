@@ -42,13 +42,13 @@ pub struct AuditFilter {
 impl Store {
     /// Writes a whole event, outcome included.
     pub async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
-        self.insert_audit(e).await.map(drop)
+        self.insert_audit(e.clone()).await.map(drop)
     }
 
     /// Writes the event of a change about to be made, its outcome not known yet (status 0);
     /// answers its id for [`Store::finish_audit`].
     pub async fn begin_audit(&self, e: &AuditEvent) -> Result<String, StoreError> {
-        self.insert_audit(&AuditEvent {
+        self.insert_audit(AuditEvent {
             status: 0,
             error_code: None,
             ..e.clone()
@@ -75,14 +75,14 @@ impl Store {
         }
     }
 
-    async fn insert_audit(&self, e: &AuditEvent) -> Result<String, StoreError> {
+    async fn insert_audit(&self, event: AuditEvent) -> Result<String, StoreError> {
         let id: String = random_id_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         self.group_commit(Write::InsertAudit {
             id: id.clone(),
-            event: e.clone(),
+            event,
         })
         .await?;
         Ok(id)

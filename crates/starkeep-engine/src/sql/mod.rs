@@ -626,21 +626,17 @@ struct StepFailure {
 }
 
 /// Runs `batch` (statements joined with `;`) in one round trip. The server stops at the first
-/// statement that fails; each statement of a create answers OK without rows, so stepping past an
-/// answer reads the next statement's.
+/// statement that fails: the first one's answer comes with the query, the others' as the result
+/// is read to its end.
 async fn run_batch(conn: &mut Conn, batch: String) -> Result<(), StepFailure> {
-    let mut result = conn.query_iter(batch).await.map_err(|error| StepFailure {
+    let result = conn.query_iter(batch).await.map_err(|error| StepFailure {
         account_made: false,
         error,
     })?;
-    let failed = |error| StepFailure {
+    result.drop_result().await.map_err(|error| StepFailure {
         account_made: true,
         error,
-    };
-    while !result.is_empty() {
-        result.next().await.map_err(failed)?;
-    }
-    result.drop_result().await.map_err(failed)
+    })
 }
 
 /// Runs `statements` one round trip each, stopping at the first that fails.

@@ -89,6 +89,15 @@ impl MysqlDialect {
         quote::account(name, "%")
     }
 
+    /// `CREATE USER` with `stored` as its `mysql_native_password` hash.
+    fn create_with(name: &str, stored: &str) -> String {
+        format!(
+            "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}",
+            Self::me(name),
+            quote::string_literal(stored)
+        )
+    }
+
     fn on(scope: &Scope) -> String {
         match scope {
             Scope::All => "`%`.*".to_owned(),
@@ -142,11 +151,7 @@ impl Dialect for MysqlDialect {
     }
 
     fn create_user(&self, name: &str, hash: &NativePasswordHash) -> String {
-        format!(
-            "CREATE USER {} IDENTIFIED WITH mysql_native_password AS {}",
-            Self::me(name),
-            quote::string_literal(hash.as_str())
-        )
+        Self::create_with(name, hash.as_str())
     }
 
     /// MariaDB: `CREATE USER` with [`UNFINISHED_HASH`], the grants, the last of them setting the
@@ -168,31 +173,24 @@ impl Dialect for MysqlDialect {
         if grants.is_empty() {
             return vec![self.create_user(name, hash)];
         }
-        let me = Self::me(name);
-        let hash = quote::string_literal(hash.as_str());
         let mut statements = Vec::with_capacity(grants.len() + 2);
         match self.flavor {
             MysqlFlavor::MariaDb => {
-                statements.push(format!(
-                    "CREATE USER {me} IDENTIFIED WITH mysql_native_password AS '{UNFINISHED_HASH}'"
-                ));
+                statements.push(Self::create_with(name, UNFINISHED_HASH));
                 if password_by_grant {
                     let last = grants.last_mut().expect("not empty");
-                    last.push_str(&format!(" IDENTIFIED BY PASSWORD {hash}"));
+                    let real = quote::string_literal(hash.as_str());
+                    last.push_str(&format!(" IDENTIFIED BY PASSWORD {real}"));
                     statements.extend(grants);
                 } else {
                     statements.extend(grants);
-                    statements.push(format!(
-                        "ALTER USER {me} IDENTIFIED WITH mysql_native_password AS {hash}"
-                    ));
+                    statements.push(self.set_password(name, hash));
                 }
             }
             MysqlFlavor::Mysql => {
-                statements.push(format!(
-                    "CREATE USER {me} IDENTIFIED WITH mysql_native_password AS {hash} ACCOUNT LOCK"
-                ));
+                statements.push(format!("{} ACCOUNT LOCK", self.create_user(name, hash)));
                 statements.extend(grants);
-                statements.push(format!("ALTER USER {me} ACCOUNT UNLOCK"));
+                statements.push(format!("ALTER USER {} ACCOUNT UNLOCK", Self::me(name)));
             }
         }
         statements
