@@ -2,11 +2,9 @@
 //! ended. The API writes a row before it makes a change ([`Store::begin_audit`]) and adds the
 //! outcome after ([`Store::finish_audit`]); rows never hold a password.
 
-use sqlx::any::{Any, AnyArguments};
-use sqlx::query::Query;
 use sqlx::Row;
 
-use crate::group_commit::Write;
+use crate::group_commit::{Param, Statement, Write};
 use crate::{random_id_bytes, Store, StoreError};
 
 /// One change request.
@@ -123,32 +121,38 @@ impl Store {
 
 /// Writes event `e` as `id` ([`Store::begin_audit`], [`Store::record_audit`]); it takes the next
 /// number in the order of events.
-pub(crate) fn insert_query<'q>(id: &'q str, e: &'q AuditEvent) -> Query<'q, Any, AnyArguments<'q>> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
-         action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-         $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
-    )
-    .bind(id)
-    .bind(e.at_ms)
-    .bind(&e.request_id)
-    .bind(&e.actor)
-    .bind(&e.project_id)
-    .bind(&e.instance_id)
-    .bind(&e.action)
-    .bind(e.account.as_deref())
-    .bind(i64::from(e.status))
-    .bind(e.error_code.as_deref())
+pub(crate) fn insert_statement<'q>(id: &'q str, e: &'q AuditEvent) -> Statement<'q> {
+    Statement {
+        sql: "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
+              action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+              $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
+        params: vec![
+            Param::Text(Some(id)),
+            Param::Int(e.at_ms),
+            Param::Text(Some(&e.request_id)),
+            Param::Text(Some(&e.actor)),
+            Param::Text(Some(&e.project_id)),
+            Param::Text(Some(&e.instance_id)),
+            Param::Text(Some(&e.action)),
+            Param::Text(e.account.as_deref()),
+            Param::Int(i64::from(e.status)),
+            Param::Text(e.error_code.as_deref()),
+        ],
+    }
 }
 
 /// Sets the outcome of event `id` ([`Store::finish_audit`]).
-pub(crate) fn finish_query<'q>(
+pub(crate) fn finish_statement<'q>(
     id: &'q str,
     status: u16,
     error_code: Option<&'q str>,
-) -> Query<'q, Any, AnyArguments<'q>> {
-    sqlx::query("UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3")
-        .bind(i64::from(status))
-        .bind(error_code)
-        .bind(id)
+) -> Statement<'q> {
+    Statement {
+        sql: "UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3",
+        params: vec![
+            Param::Int(i64::from(status)),
+            Param::Text(error_code),
+            Param::Text(Some(id)),
+        ],
+    }
 }

@@ -7,7 +7,8 @@
 //! store opens.
 //!
 //! Every method is one statement or one transaction: a write either happens whole or not at all.
-//! The small writes on a request's path share commits under load ([`group_commit`]).
+//! The small writes on a request's path share commits under load ([`group_commit`]); on a
+//! SQLite file they go through a connection of their own (rusqlite, the same SQLite library).
 //! What the rows *mean* (engines, privileges) is decided by the callers; this crate only keeps
 //! them.
 
@@ -165,14 +166,16 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Open(format!("migrations failed: {e}")))?;
-        let version = match data_version::sqlite_file(url) {
-            Some(path) if backend == Backend::Sqlite => {
-                Some(Arc::new(data_version::DataVersion::open(&path)?))
-            }
-            _ => None,
+        let file = data_version::sqlite_file(url).filter(|_| backend == Backend::Sqlite);
+        let (version, commits) = match &file {
+            Some(path) => (
+                Some(Arc::new(data_version::DataVersion::open(path)?)),
+                group_commit::GroupCommit::on_sqlite_file(path, sync)?,
+            ),
+            None => (None, group_commit::GroupCommit::on_pool(pool.clone())),
         };
         Ok(Self {
-            commits: group_commit::GroupCommit::start(pool.clone()),
+            commits,
             pool,
             backend,
             version,

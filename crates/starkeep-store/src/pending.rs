@@ -2,11 +2,9 @@
 //! starts, removed when it ends, read by the repair loop for those that never ended. What an
 //! unfinished create means for an account is the engine's business.
 
-use sqlx::any::{Any, AnyArguments};
-use sqlx::query::Query;
 use starkeep_domain::InstanceId;
 
-use crate::group_commit::Write;
+use crate::group_commit::{Param, Statement, Write};
 use crate::{now_millis, Store, StoreError};
 
 /// A create that began and has not been seen to end.
@@ -72,23 +70,28 @@ impl Store {
 }
 
 /// Writes the record of a create about to begin ([`Store::begin_pending_create`]).
-pub(crate) fn begin_query<'q>(
+pub(crate) fn begin_statement<'q>(
     attempt: &'q str,
     instance_id: &'q str,
     name: &'q str,
     started_at: i64,
-) -> Query<'q, Any, AnyArguments<'q>> {
-    sqlx::query(
-        "INSERT INTO pending_creates (attempt, instance_id, name, started_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(attempt)
-    .bind(instance_id)
-    .bind(name)
-    .bind(started_at)
+) -> Statement<'q> {
+    Statement {
+        sql: "INSERT INTO pending_creates (attempt, instance_id, name, started_at) \
+              VALUES ($1, $2, $3, $4)",
+        params: vec![
+            Param::Text(Some(attempt)),
+            Param::Text(Some(instance_id)),
+            Param::Text(Some(name)),
+            Param::Int(started_at),
+        ],
+    }
 }
 
 /// Removes the record of a create that ended ([`Store::end_pending_create`]).
-pub(crate) fn end_query(attempt: &str) -> Query<'_, Any, AnyArguments<'_>> {
-    sqlx::query("DELETE FROM pending_creates WHERE attempt = $1").bind(attempt)
+pub(crate) fn end_statement(attempt: &str) -> Statement<'_> {
+    Statement {
+        sql: "DELETE FROM pending_creates WHERE attempt = $1",
+        params: vec![Param::Text(Some(attempt))],
+    }
 }
