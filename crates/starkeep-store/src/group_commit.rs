@@ -113,6 +113,16 @@ impl Write {
             Write::EndPending { attempt } => crate::pending::end_statement(attempt),
         }
     }
+
+    /// Commits this write by itself through `pool`; answers the rows it touched.
+    async fn alone_on_pool(&self, pool: &AnyPool) -> Result<u64, StoreError> {
+        Ok(self
+            .statement()
+            .on_pool()
+            .execute(pool)
+            .await?
+            .rows_affected())
+    }
 }
 
 struct Job {
@@ -160,17 +170,12 @@ impl GroupCommit {
     }
 
     /// Commits `write` (with whatever else is queued) and answers the rows it touched. When the
-    /// committer is gone (its runtime shut down), the write commits by itself on `pool`.
+    /// committer is gone (its runtime shut down, or its thread ended), the write commits by
+    /// itself on `pool`.
     pub(crate) async fn write(&self, pool: &AnyPool, write: Write) -> Result<u64, StoreError> {
         let (done, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { write, done }) {
-            return Ok(job
-                .write
-                .statement()
-                .on_pool()
-                .execute(pool)
-                .await?
-                .rows_affected());
+            return job.write.alone_on_pool(pool).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Database(sqlx::Error::Protocol(
@@ -206,10 +211,8 @@ async fn run_on_pool(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
         }
         for job in jobs.drain(..) {
-            let answer = job.write.statement().on_pool().execute(&pool).await;
-            let _ = job
-                .done
-                .send(answer.map(|done| done.rows_affected()).map_err(Into::into));
+            let answer = job.write.alone_on_pool(&pool).await;
+            let _ = job.done.send(answer);
         }
     }
 }
