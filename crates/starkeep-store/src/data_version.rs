@@ -27,11 +27,8 @@ pub(crate) struct DataVersion(Mutex<Connection>);
 impl DataVersion {
     /// Opens the watch on the SQLite file at `path` (which the pool has already made).
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Open(format!("watching {}: {e}", path.display())))?;
+        let conn = side_connection(path)
+            .map_err(|e| StoreError::Open(format!("watching {}: {e}", path.display())))?;
         Ok(Self(Mutex::new(conn)))
     }
 
@@ -52,6 +49,15 @@ impl DataVersion {
         let generation: i64 = statement.query_row([], |row| row.get(0)).ok()?;
         u64::try_from(generation).ok()
     }
+}
+
+/// A rusqlite connection to the store's file beside the pool's (this watch, and the commit
+/// thread of [`crate::group_commit`]), used by one thread at a time.
+pub(crate) fn side_connection(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 /// The file a `sqlite:` URL names, read by sqlx's own parser, if it is one on disk (an

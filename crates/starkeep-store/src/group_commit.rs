@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use rusqlite::types::{Null, ToSqlOutput};
-use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
+use rusqlite::{Connection, ToSql, TransactionBehavior};
 use sqlx::any::{Any, AnyArguments};
 use sqlx::query::Query;
 use sqlx::AnyPool;
@@ -149,13 +149,8 @@ impl GroupCommit {
     /// (which the pool has made and migrated); it ends when the last handle is dropped.
     pub(crate) fn on_sqlite_file(path: &Path, sync: SqliteSync) -> Result<Self, StoreError> {
         let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.pragma_update(None, "synchronous", sync.pragma())?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
+            let conn = crate::data_version::side_connection(path)?;
+            conn.execute_batch(&sync.connection_pragmas())?;
             Ok(conn)
         };
         let conn = open().map_err(|e| {

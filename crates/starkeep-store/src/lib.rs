@@ -77,6 +77,15 @@ impl SqliteSync {
             SqliteSync::Full => "FULL",
         }
     }
+
+    /// What every connection to the SQLite file sets first, the pool's and the commit thread's.
+    fn connection_pragmas(self) -> String {
+        format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
+             PRAGMA busy_timeout = 5000;",
+            self.pragma()
+        )
+    }
 }
 
 /// The file name of the SQLite store inside the data dir.
@@ -145,12 +154,7 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                            sync.pragma()
-                        );
-                        conn.execute(pragmas.as_str()).await?;
+                        conn.execute(sync.connection_pragmas().as_str()).await?;
                     }
                     Ok(())
                 })
