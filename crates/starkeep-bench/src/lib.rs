@@ -7,6 +7,7 @@
 //! BENCHMARKS.md at the repository root says what each scenario measures and the targets.
 //!
 //! - [`server`]: the real binary, started and read like a person would;
+//! - [`floor`]: scenario 2's floor, a bare HTTP front for MariaDB in a process of its own;
 //! - [`http`], [`load`]: a lean keep-alive client and a closed-loop load generator;
 //! - [`seed`]: embedded instances with many accounts, through the store;
 //! - [`mariadb`]: MariaDB servers of the bench's own (scenarios 3 and 4);
@@ -15,6 +16,7 @@
 //! - [`proc`], [`progress`]: /proc readings and progress lines.
 
 pub mod chart;
+pub mod floor;
 pub mod http;
 pub mod load;
 pub mod mariadb;

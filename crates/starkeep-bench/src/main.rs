@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use starkeep_bench::report::Verdict;
 use starkeep_bench::scenarios::{self, Settings};
 use starkeep_bench::soak::{self, SoakSpec};
-use starkeep_bench::{chart, server};
+use starkeep_bench::{chart, floor, server};
 
 /// starkeep's benchmarks: every figure next to its reference from the same run.
 #[derive(Debug, Parser)]
@@ -49,6 +49,16 @@ enum Command {
         concurrency: usize,
         #[command(flatten)]
         common: Common,
+    },
+    /// Scenario 2's floor: a bare HTTP front for MariaDB that `all` starts as a process of its
+    /// own (not for use by hand).
+    #[command(hide = true)]
+    FloorServer {
+        #[arg(long)]
+        mysql_url: String,
+        /// The database the accounts are granted on.
+        #[arg(long)]
+        database: String,
     },
 }
 
@@ -158,6 +168,10 @@ fn main() -> anyhow::Result<()> {
                 anyhow::bail!("the soak saw errors");
             }
         }
+        Command::FloorServer {
+            mysql_url,
+            database,
+        } => runtime.block_on(floor::serve(&mysql_url, &database))?,
     }
     Ok(())
 }

@@ -6,7 +6,14 @@
 //! mysql_native_password AS '<hash>'`, `GRANT SELECT ON starkeep_bench.* …`, `DROP USER …`: the
 //! statements a MySQL engine needs at the least. The API side runs on an instance of the MySQL
 //! engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
+//!
+//! A third side, the floor ([`crate::floor`]), sends the same statements through a bare HTTP
+//! front in a process of its own (create and grant in one round trip, drop in another): the most
+//! any HTTP service could reach here, measured in the same run, so the API's figure can be read
+//! against what is possible as well as against raw SQL.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,8 +24,9 @@ use starkeep_domain::NativePasswordHash;
 use tokio::sync::Barrier;
 
 use super::Settings;
+use crate::floor::{self, Floor};
 use crate::http::{Call, Conn};
-use crate::load::LoadResult;
+use crate::load::{LoadResult, LoadSummary};
 use crate::progress;
 use crate::report::{ms, thousands, Bound, Ratio, Scenario, Status, Table, TargetCheck};
 use crate::seed;
@@ -43,17 +51,28 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
          operations per second, p50/p99",
         "the same statements sent straight to MariaDB (127.0.0.1:3306) over one pooled \
          connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password AS '<hash>', \
-         GRANT SELECT ON starkeep_bench.*, DROP USER",
+         GRANT SELECT ON starkeep_bench.*, DROP USER; and the floor: the same statements through \
+         a bare HTTP front (no auth, store or audit) in a process of its own",
     );
     let targets: Vec<String> = CONCURRENCY.iter().map(|c| target_text(*c)).collect();
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let ratio_labels: Vec<String> = CONCURRENCY
+    let ratio_labels: Vec<(String, String)> = CONCURRENCY
         .iter()
-        .map(|c| format!("API ÷ raw SQL create+delete, c={c}"))
+        .map(|c| {
+            (
+                format!("API ÷ raw SQL create+delete, c={c}"),
+                format!("floor (bare HTTP front) ÷ raw SQL, c={c}"),
+            )
+        })
         .collect();
     let ratio_refs: Vec<(&str, Option<Bound>)> = ratio_labels
         .iter()
-        .map(|l| (l.as_str(), Some(Bound::AtLeast(TARGET))))
+        .flat_map(|(api, floor)| {
+            [
+                (api.as_str(), Some(Bound::AtLeast(TARGET))),
+                (floor.as_str(), None),
+            ]
+        })
         .collect();
 
     let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(&settings.mysql_url)?);
@@ -68,6 +87,10 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
     let api_instance = server
         .add_sql_instance("bench-mariadb", &settings.mysql_url, "", 5)
         .map_err(|e| format!("not run: {e}"));
+    let floor = Floor::start(&settings.mysql_url, DATABASE);
+    if let Err(e) = &floor {
+        progress::line(format!("scenario 2: the floor is not run: {e:#}"));
+    }
     let mut s = s;
     let duration = settings.pick(Duration::from_secs(3), Duration::from_secs(10));
     let warmup = settings.pick(Duration::from_millis(300), Duration::from_secs(1));
@@ -76,57 +99,83 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         "API ops/s",
         "API p50",
         "API p99",
+        "floor ops/s",
+        "floor p50",
         "raw SQL ops/s",
         "raw SQL p50",
         "raw SQL p99",
         "API ÷ raw",
+        "floor ÷ raw",
     ]);
-    for (c, ratio_label) in CONCURRENCY.iter().copied().zip(&ratio_labels) {
+    for (c, (api_label, floor_label)) in CONCURRENCY.iter().copied().zip(&ratio_labels) {
         let raw = raw_sql(&pool, c, warmup, duration).await?.summary();
-        s.figure(format!("raw.c{c}.ops_per_s"), raw.req_per_s, "ops/s");
-        s.figure(format!("raw.c{c}.p50_ms"), raw.p50_ms, "ms");
-        s.figure(format!("raw.c{c}.p99_ms"), raw.p99_ms, "ms");
-        s.figure(format!("raw.c{c}.errors"), raw.errors as f64, "operations");
+        record(&mut s, "raw", c, &raw);
         progress::line(format!(
             "scenario 2, c={c}: raw SQL {} create+delete/s (p99 {})",
             thousands(raw.req_per_s),
             ms(raw.p99_ms)
         ));
-        let api = match &api_instance {
-            Ok(instance) => Some(
-                api_calls(server, instance, c, warmup, duration)
+        let floor = match &floor {
+            Ok(floor) => {
+                let summary = http_pairs(floor.addr, c, warmup, duration, floor_calls)
                     .await?
-                    .summary(),
-            ),
+                    .summary();
+                record(&mut s, "floor", c, &summary);
+                progress::line(format!(
+                    "scenario 2, c={c}: floor {} create+delete/s: ratio {:.2}",
+                    thousands(summary.req_per_s),
+                    summary.req_per_s / raw.req_per_s
+                ));
+                Some(summary)
+            }
             Err(_) => None,
         };
-        let (api_cells, ratio) = match api {
-            Some(api) => {
-                let ratio = api.req_per_s / raw.req_per_s;
-                s.figure(format!("api.c{c}.ops_per_s"), api.req_per_s, "ops/s");
-                s.figure(format!("api.c{c}.p50_ms"), api.p50_ms, "ms");
-                s.figure(format!("api.c{c}.p99_ms"), api.p99_ms, "ms");
-                s.figure(format!("api.c{c}.errors"), api.errors as f64, "operations");
+        let api = match &api_instance {
+            Ok(instance) => {
+                let (base, token) = (server.accounts_base(instance), server.token.clone());
+                let summary = http_pairs(server.addr, c, warmup, duration, move |w, n| {
+                    api_calls(&base, &token, w, n)
+                })
+                .await?
+                .summary();
+                record(&mut s, "api", c, &summary);
                 progress::line(format!(
-                    "scenario 2, c={c}: API {} create+delete/s: ratio {ratio:.2}",
-                    thousands(api.req_per_s)
+                    "scenario 2, c={c}: API {} create+delete/s: ratio {:.2}",
+                    thousands(summary.req_per_s),
+                    summary.req_per_s / raw.req_per_s
                 ));
-                (
-                    vec![thousands(api.req_per_s), ms(api.p50_ms), ms(api.p99_ms)],
-                    Some(ratio),
-                )
+                Some(summary)
             }
-            None => (vec!["not run".into(), "".into(), "".into()], None),
+            Err(_) => None,
         };
-        let mut row = vec![c.to_string()];
-        row.extend(api_cells);
-        row.extend([thousands(raw.req_per_s), ms(raw.p50_ms), ms(raw.p99_ms)]);
-        row.push(ratio.map(|r| format!("{r:.2}×")).unwrap_or_default());
-        table.row(row);
+        let ratio = api.as_ref().map(|api| api.req_per_s / raw.req_per_s);
+        let floor_ratio = floor.as_ref().map(|f| f.req_per_s / raw.req_per_s);
+        let cell = |summary: &Option<LoadSummary>, f: fn(&LoadSummary) -> String| {
+            summary.as_ref().map(f).unwrap_or_else(|| "not run".into())
+        };
+        let times = |r: Option<f64>| r.map(|r| format!("{r:.2}×")).unwrap_or_default();
+        table.row(vec![
+            c.to_string(),
+            cell(&api, |a| thousands(a.req_per_s)),
+            cell(&api, |a| ms(a.p50_ms)),
+            cell(&api, |a| ms(a.p99_ms)),
+            cell(&floor, |f| thousands(f.req_per_s)),
+            cell(&floor, |f| ms(f.p50_ms)),
+            thousands(raw.req_per_s),
+            ms(raw.p50_ms),
+            ms(raw.p99_ms),
+            times(ratio),
+            times(floor_ratio),
+        ]);
         s.ratios.push(Ratio {
-            label: ratio_label.clone(),
+            label: api_label.clone(),
             value: ratio,
             target: Some(Bound::AtLeast(TARGET)),
+        });
+        s.ratios.push(Ratio {
+            label: floor_label.clone(),
+            value: floor_ratio,
+            target: None,
         });
         s.targets.push(match (ratio, &api_instance) {
             (Some(r), _) => TargetCheck::checked(target_text(c), format!("{r:.2}×"), r >= TARGET),
@@ -134,6 +183,7 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
             (None, Ok(_)) => unreachable!("the API half runs when the instance exists"),
         });
     }
+    drop(floor);
     drop_leftovers(&pool).await.ok();
     pool.disconnect().await.ok();
     if let Err(reason) = &api_instance {
@@ -147,8 +197,27 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         duration.as_secs(),
         warmup.as_millis()
     ));
+    s.notes.push(
+        "The floor is not a target: it is the same statements behind the thinnest HTTP front \
+         (one request to create and grant, one to drop; no authentication, store, audit or \
+         crash safety), in a process of its own like starkeep. Its ratio to raw SQL is the most \
+         any service answering over HTTP could reach on this machine in this run."
+            .into(),
+    );
     s.table = table;
     Ok(s)
+}
+
+/// Keeps the figures of one side (`raw`, `floor`, `api`) at concurrency `c`.
+fn record(s: &mut Scenario, side: &str, c: usize, summary: &LoadSummary) {
+    s.figure(format!("{side}.c{c}.ops_per_s"), summary.req_per_s, "ops/s");
+    s.figure(format!("{side}.c{c}.p50_ms"), summary.p50_ms, "ms");
+    s.figure(format!("{side}.c{c}.p99_ms"), summary.p99_ms, "ms");
+    s.figure(
+        format!("{side}.c{c}.errors"),
+        summary.errors as f64,
+        "operations",
+    );
 }
 
 /// Makes the database the grants name, and drops accounts a broken run left.
@@ -195,20 +264,18 @@ async fn raw_sql(
             let mut n = 0u64;
             while let Some(sent) = window.next() {
                 n += 1;
-                let user = format!("'{PREFIX}{w}_{n}'@'%'");
+                let name = format!("{PREFIX}{w}_{n}");
                 let ok = async {
-                    conn.query_drop(format!(
-                        "CREATE USER {user} IDENTIFIED WITH mysql_native_password AS '{hash}'"
-                    ))
-                    .await?;
-                    conn.query_drop(format!("GRANT SELECT ON `{DATABASE}`.* TO {user}"))
-                        .await?;
-                    conn.query_drop(format!("DROP USER {user}")).await?;
-                    Ok::<_, mysql_async::Error>(())
+                    for statement in floor::create_statements(&name, DATABASE, &hash) {
+                        conn.query_drop(statement).await?;
+                    }
+                    conn.query_drop(floor::drop_statement(&name)).await
                 }
                 .await;
                 if ok.is_err() {
-                    let _ = conn.query_drop(format!("DROP USER IF EXISTS {user}")).await;
+                    let _ = conn
+                        .query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
+                        .await;
                 }
                 window.record(&mut out, sent, ok.is_ok());
             }
@@ -225,20 +292,48 @@ async fn raw_sql(
     Ok(total)
 }
 
-/// The API lifecycle (POST then DELETE) on `instance` at concurrency `c`.
-async fn api_calls(
-    server: &Starkeep,
-    instance: &str,
+/// One create + delete through the API on the accounts of `base`, for worker `w`'s `n`th
+/// operation.
+fn api_calls(base: &str, token: &str, w: usize, n: u64) -> anyhow::Result<(Call, Call)> {
+    let name = format!("{PREFIX}{w}_{n}");
+    let create = Call::new(Method::POST, &format!("{base}/users"), Some(token))?.json(&json!({
+        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
+    }));
+    let delete = Call::new(
+        Method::DELETE,
+        &format!("{base}/users?user_name={name}"),
+        Some(token),
+    )?;
+    Ok((create, delete))
+}
+
+/// The same on the floor, with the same body, which it reads and leaves.
+fn floor_calls(w: usize, n: u64) -> anyhow::Result<(Call, Call)> {
+    let name = format!("{PREFIX}{w}_{n}");
+    let create = Call::new(Method::POST, &format!("/users?name={name}"), None)?.json(&json!({
+        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
+    }));
+    let delete = Call::new(Method::DELETE, &format!("/users?name={name}"), None)?;
+    Ok((create, delete))
+}
+
+/// Create + delete pairs, made by `calls`, sent to `addr` in a closed loop by `c` clients with
+/// a kept-alive connection each.
+async fn http_pairs<F>(
+    addr: SocketAddr,
     c: usize,
     warmup: Duration,
     duration: Duration,
-) -> anyhow::Result<LoadResult> {
-    let base = server.accounts_base(instance);
+    calls: F,
+) -> anyhow::Result<LoadResult>
+where
+    F: Fn(usize, u64) -> anyhow::Result<(Call, Call)> + Clone + Send + 'static,
+{
     let barrier = Arc::new(Barrier::new(c + 1));
     let mut workers = Vec::new();
     for w in 0..c {
-        let mut conn = Conn::connect(server.addr).await?;
-        let (barrier, base, token) = (barrier.clone(), base.clone(), server.token.clone());
+        let mut conn = Conn::connect(addr).await?;
+        let (barrier, calls) = (barrier.clone(), calls.clone());
         workers.push(tokio::spawn(async move {
             barrier.wait().await;
             let window = Window::new(warmup, duration);
@@ -246,13 +341,9 @@ async fn api_calls(
             let mut n = 0u64;
             while let Some(sent) = window.next() {
                 n += 1;
-                let name = format!("{PREFIX}{w}_{n}");
-                let create = Call::new(Method::POST, &format!("{base}/users"), Some(&token))?.json(&json!({
-                    "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
-                }));
-                let delete = Call::new(Method::DELETE, &format!("{base}/users?user_name={name}"), Some(&token))?;
-                let created = conn.send(&create).await.map(|(s, _)| s == StatusCode::OK).unwrap_or(false);
-                let deleted = conn.send(&delete).await.map(|(s, _)| s == StatusCode::OK).unwrap_or(false);
+                let (create, delete) = calls(w, n)?;
+                let created = answered_ok(conn.send(&create)).await;
+                let deleted = answered_ok(conn.send(&delete)).await;
                 window.record(&mut out, sent, created && deleted);
             }
             Ok::<_, anyhow::Error>(out)
@@ -265,6 +356,10 @@ async fn api_calls(
     }
     total.window = duration;
     Ok(total)
+}
+
+async fn answered_ok<T>(sent: impl Future<Output = anyhow::Result<(StatusCode, T)>>) -> bool {
+    matches!(sent.await, Ok((StatusCode::OK, _)))
 }
 
 /// A worker's measured window: a warm-up, then `duration` during which operations count.

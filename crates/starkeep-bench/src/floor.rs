@@ -1,0 +1,172 @@
+//! The floor of scenario 2: a bare HTTP front for MariaDB, started as a process of its own, that
+//! does per request only what any service in starkeep's place must do: read the request, send
+//! the account's statements over a pooled connection, answer.
+//!
+//! No authentication, validation, store, audit trail or crash safety: what it measures is the
+//! cost of putting an HTTP exchange and a process in front of each statement batch, on this
+//! machine, in the same run. starkeep cannot go faster than it; how far the floor itself sits
+//! from raw SQL says how much of the target a perfect service could reach.
+//!
+//! `POST /users?name=<name>` makes the account (one round trip: `CREATE USER …; GRANT …`),
+//! `DELETE /users?name=<name>` drops it; the names are the bench's own (`[a-z0-9_]`).
+//! `starkeep-bench floor-server --mysql-url …` runs it; [`Floor::start`] starts it for a run.
+
+use std::convert::Infallible;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use mysql_async::prelude::Queryable as _;
+use starkeep_domain::NativePasswordHash;
+use tokio::net::TcpListener;
+
+/// What the floor server prints first on stdout, followed by its address.
+const LISTENING: &str = "floor listening on ";
+
+/// The statements that make account `name`, granted on `database`, with password hash `hash`
+/// (`mysql_native_password`): the same for the raw-SQL side and the floor.
+pub fn create_statements(name: &str, database: &str, hash: &str) -> [String; 2] {
+    [
+        format!("CREATE USER '{name}'@'%' IDENTIFIED WITH mysql_native_password AS '{hash}'"),
+        format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%'"),
+    ]
+}
+
+/// The statement that drops account `name`.
+pub fn drop_statement(name: &str) -> String {
+    format!("DROP USER '{name}'@'%'")
+}
+
+/// Serves the floor on a free loopback port until the process is killed; prints
+/// [`LISTENING`] and the address first. Accounts get the bench's password ([`crate::seed`]).
+pub async fn serve(mysql_url: &str, database: &str) -> anyhow::Result<()> {
+    let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(mysql_url)?);
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{LISTENING}{}", listener.local_addr()?);
+    let accounts = std::sync::Arc::new(Accounts {
+        pool,
+        database: database.to_owned(),
+        hash: NativePasswordHash::of(crate::seed::PASSWORD)
+            .as_str()
+            .to_owned(),
+    });
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        let accounts = accounts.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let accounts = accounts.clone();
+                async move { Ok::<_, Infallible>(accounts.answer(request).await) }
+            });
+            // Ends when the client closes the connection.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+struct Accounts {
+    pool: mysql_async::Pool,
+    database: String,
+    hash: String,
+}
+
+impl Accounts {
+    async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let name = request
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("name="))
+            .filter(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            })
+            .map(str::to_owned);
+        let batch = match (request.method(), name) {
+            (&Method::POST, Some(name)) => {
+                create_statements(&name, &self.database, &self.hash).join(";")
+            }
+            (&Method::DELETE, Some(name)) => drop_statement(&name),
+            _ => return reply(StatusCode::BAD_REQUEST, "{\"error\":\"bad request\"}"),
+        };
+        // Read the body as a server must, though nothing in it is needed.
+        if request.into_body().collect().await.is_err() {
+            return reply(StatusCode::BAD_REQUEST, "{\"error\":\"unreadable body\"}");
+        }
+        let sent = async {
+            let mut conn = self.pool.get_conn().await?;
+            conn.query_drop(batch).await
+        };
+        match sent.await {
+            Ok(()) => reply(StatusCode::OK, "{}"),
+            Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, "{\"error\":\"sql\"}"),
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A floor server of this run, killed when dropped.
+pub struct Floor {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Floor {
+    /// Starts this program's `floor-server` on `mysql_url` and waits for its address.
+    pub fn start(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args([
+                "floor-server",
+                "--mysql-url",
+                mysql_url,
+                "--database",
+                database,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting the floor server")?;
+        let stdout = child.stdout.take().context("the floor server's stdout")?;
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first)?;
+        match first.trim().strip_prefix(LISTENING).map(str::parse) {
+            Some(Ok(addr)) => Ok(Self { child, addr }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the floor server did not start: {first:?}")
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
