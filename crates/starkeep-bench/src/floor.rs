@@ -15,6 +15,7 @@ use std::convert::Infallible;
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
@@ -47,16 +48,14 @@ pub fn drop_statement(name: &str) -> String {
 /// Serves the floor on a free loopback port until the process is killed; prints
 /// [`LISTENING`] and the address first. Accounts get the bench's password ([`crate::seed`]).
 pub async fn serve(mysql_url: &str, database: &str) -> anyhow::Result<()> {
-    let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(mysql_url)?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{LISTENING}{}", listener.local_addr()?);
-    let accounts = std::sync::Arc::new(Accounts {
-        pool,
-        database: database.to_owned(),
-        hash: NativePasswordHash::of(crate::seed::PASSWORD)
-            .as_str()
-            .to_owned(),
-    });
+    run(listener, Accounts::new(mysql_url, database)?).await
+}
+
+/// Answers the connections `listener` accepts, each on a task of its own.
+async fn run(listener: TcpListener, accounts: Accounts) -> anyhow::Result<()> {
+    let accounts = Arc::new(accounts);
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
@@ -81,6 +80,16 @@ struct Accounts {
 }
 
 impl Accounts {
+    fn new(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool: mysql_async::Pool::new(mysql_async::Opts::from_url(mysql_url)?),
+            database: database.to_owned(),
+            hash: NativePasswordHash::of(crate::seed::PASSWORD)
+                .as_str()
+                .to_owned(),
+        })
+    }
+
     async fn answer(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let name = request
             .uri()
@@ -168,5 +177,85 @@ impl Drop for Floor {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Call, Conn};
+
+    /// The MariaDB every machine of this project runs (README, `.ci/run`).
+    const MYSQL_URL: &str = "mysql://root@127.0.0.1:3306";
+    const DATABASE: &str = "starkeep_bench_floor_test";
+
+    async fn account_count(pool: &mysql_async::Pool, name: &str) -> u64 {
+        let mut conn = pool.get_conn().await.unwrap();
+        conn.query_first(format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = '{name}'"
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn makes_and_drops_real_accounts_and_refuses_what_it_does_not_serve() {
+        let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(MYSQL_URL).unwrap());
+        let mut admin = pool.get_conn().await.unwrap();
+        admin
+            .query_drop(format!("CREATE DATABASE IF NOT EXISTS `{DATABASE}`"))
+            .await
+            .unwrap();
+        let name = format!("skfloor_{}", std::process::id());
+        admin
+            .query_drop(format!("DROP USER IF EXISTS '{name}'@'%'"))
+            .await
+            .unwrap();
+        drop(admin);
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(run(listener, Accounts::new(MYSQL_URL, DATABASE).unwrap()));
+        let mut conn = Conn::connect(addr).await.unwrap();
+        let at = |method: Method, path: &str| Call::new(method, path, None).unwrap();
+        let users = format!("/users?name={name}");
+
+        let (status, _) = conn.send(&at(Method::POST, &users)).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(account_count(&pool, &name).await, 1);
+        // The grant went with it, in the same round trip.
+        let mut admin = pool.get_conn().await.unwrap();
+        let grants: Vec<String> = admin
+            .query(format!("SHOW GRANTS FOR '{name}'@'%'"))
+            .await
+            .unwrap();
+        assert!(
+            grants
+                .iter()
+                .any(|g| g.contains("SELECT") && g.contains(DATABASE)),
+            "{grants:?}"
+        );
+        drop(admin);
+
+        // A second create of the same name fails on the server and says so.
+        let (status, _) = conn.send(&at(Method::POST, &users)).await.unwrap();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+
+        for refused in [
+            at(Method::POST, "/users?name=Bad'name"),
+            at(Method::POST, "/users"),
+            at(Method::GET, &users),
+        ] {
+            let (status, _) = conn.send(&refused).await.unwrap();
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{refused:?}");
+        }
+
+        let (status, _) = conn.send(&at(Method::DELETE, &users)).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(account_count(&pool, &name).await, 0);
+
+        server.abort();
+        pool.disconnect().await.unwrap();
     }
 }
