@@ -142,7 +142,7 @@ pub struct Floor {
 impl Floor {
     /// Starts this program's `floor-server` on `mysql_url` and waits for its address.
     pub fn start(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(this_program()?)
             .args([
                 "floor-server",
                 "--mysql-url",
@@ -171,6 +171,20 @@ impl Floor {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+}
+
+/// This program's binary. A run rebuilds it in place when the source changed
+/// ([`crate::server::locate_binary`]); then the running file is gone and the path it was
+/// started as names the new one.
+fn this_program() -> anyhow::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .context("this program's path")
 }
 
 impl Drop for Floor {
