@@ -82,7 +82,7 @@ struct Accounts {
 impl Accounts {
     fn new(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            pool: mysql_async::Pool::new(mysql_async::Opts::from_url(mysql_url)?),
+            pool: crate::mariadb::pool_over_tcp(mysql_url)?,
             database: database.to_owned(),
             hash: NativePasswordHash::of(crate::seed::PASSWORD)
                 .as_str()

@@ -17,6 +17,14 @@ use mysql_async::{Conn, OptsBuilder};
 pub const ADMIN: &str = "skbench_admin";
 pub const ADMIN_PASSWORD: &str = "Bench-admin-1";
 
+/// A pool on the server at `url` that connects over TCP, as the URL says. mysql_async would
+/// otherwise move a loopback connection to the server's Unix socket, which starkeep's engines
+/// never do: a reference measured that way would not take the same path to the server.
+pub fn pool_over_tcp(url: &str) -> anyhow::Result<mysql_async::Pool> {
+    let opts = OptsBuilder::from_opts(mysql_async::Opts::from_url(url)?).prefer_socket(false);
+    Ok(mysql_async::Pool::new(opts))
+}
+
 /// A running MariaDB of this run.
 pub struct OwnMariadb {
     child: Child,

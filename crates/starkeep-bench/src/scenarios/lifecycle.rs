@@ -27,6 +27,7 @@ use super::Settings;
 use crate::floor::{self, Floor};
 use crate::http::{Call, Conn};
 use crate::load::{LoadResult, LoadSummary};
+use crate::mariadb;
 use crate::progress;
 use crate::report::{ms, thousands, Bound, Ratio, Scenario, Status, Table, TargetCheck};
 use crate::seed;
@@ -50,7 +51,7 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         "create + delete of one account per operation, closed loop, at concurrency 1 and 16: \
          operations per second, p50/p99",
         "the same statements sent straight to MariaDB (127.0.0.1:3306) over one pooled \
-         connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password AS '<hash>', \
+         TCP connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password AS '<hash>', \
          GRANT SELECT ON starkeep_bench.*, DROP USER; and the floor: the same statements through \
          a bare HTTP front (no auth, store or audit) in a process of its own",
     );
@@ -75,7 +76,7 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         })
         .collect();
 
-    let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(&settings.mysql_url)?);
+    let pool = mariadb::pool_over_tcp(&settings.mysql_url)?;
     if let Err(e) = prepare(&pool).await {
         pool.disconnect().await.ok();
         return Ok(s.not_run(
