@@ -118,16 +118,8 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         ));
         let floor = match &floor {
             Ok(floor) => {
-                let summary = http_pairs(floor.addr, c, warmup, duration, floor_calls)
-                    .await?
-                    .summary();
-                record(&mut s, "floor", c, &summary);
-                progress::line(format!(
-                    "scenario 2, c={c}: floor {} create+delete/s: ratio {:.2}",
-                    thousands(summary.req_per_s),
-                    summary.req_per_s / raw.req_per_s
-                ));
-                Some(summary)
+                let summary = http_pairs(floor.addr, c, warmup, duration, floor_calls).await?;
+                Some(against_raw(&mut s, "floor", c, summary.summary(), &raw))
             }
             Err(_) => None,
         };
@@ -137,15 +129,8 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
                 let summary = http_pairs(server.addr, c, warmup, duration, move |w, n| {
                     api_calls(&base, &token, w, n)
                 })
-                .await?
-                .summary();
-                record(&mut s, "api", c, &summary);
-                progress::line(format!(
-                    "scenario 2, c={c}: API {} create+delete/s: ratio {:.2}",
-                    thousands(summary.req_per_s),
-                    summary.req_per_s / raw.req_per_s
-                ));
-                Some(summary)
+                .await?;
+                Some(against_raw(&mut s, "API", c, summary.summary(), &raw))
             }
             Err(_) => None,
         };
@@ -207,6 +192,24 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
     );
     s.table = table;
     Ok(s)
+}
+
+/// Keeps the figures of `side` (`floor` or `API`) at concurrency `c` and prints them against
+/// `raw`'s; answers `summary`.
+fn against_raw(
+    s: &mut Scenario,
+    side: &str,
+    c: usize,
+    summary: LoadSummary,
+    raw: &LoadSummary,
+) -> LoadSummary {
+    record(s, &side.to_lowercase(), c, &summary);
+    progress::line(format!(
+        "scenario 2, c={c}: {side} {} create+delete/s: ratio {:.2}",
+        thousands(summary.req_per_s),
+        summary.req_per_s / raw.req_per_s
+    ));
+    summary
 }
 
 /// Keeps the figures of one side (`raw`, `floor`, `api`) at concurrency `c`.
