@@ -1,6 +1,6 @@
 //! The floor of scenario 2: a bare HTTP front for MariaDB, started as a process of its own, that
 //! does per request only what any service in starkeep's place must do: read the request, send
-//! the account's statements over a pooled connection, answer.
+//! the account's statements over a pooled TCP connection, answer.
 //!
 //! No authentication, validation, store, audit trail or crash safety: what it measures is the
 //! cost of putting an HTTP exchange and a process in front of each statement batch, on this
@@ -167,10 +167,6 @@ impl Floor {
             }
         }
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 /// This program's binary. A run rebuilds it in place when the source changed
@@ -215,7 +211,7 @@ mod tests {
 
     #[tokio::test]
     async fn makes_and_drops_real_accounts_and_refuses_what_it_does_not_serve() {
-        let pool = mysql_async::Pool::new(mysql_async::Opts::from_url(MYSQL_URL).unwrap());
+        let pool = crate::mariadb::pool_over_tcp(MYSQL_URL).unwrap();
         let mut admin = pool.get_conn().await.unwrap();
         admin
             .query_drop(format!("CREATE DATABASE IF NOT EXISTS `{DATABASE}`"))

@@ -12,7 +12,6 @@
 //! any HTTP service could reach here, measured in the same run, so the API's figure can be read
 //! against what is possible as well as against raw SQL.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -300,9 +299,8 @@ async fn raw_sql(
 /// operation.
 fn api_calls(base: &str, token: &str, w: usize, n: u64) -> anyhow::Result<(Call, Call)> {
     let name = format!("{PREFIX}{w}_{n}");
-    let create = Call::new(Method::POST, &format!("{base}/users"), Some(token))?.json(&json!({
-        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
-    }));
+    let create =
+        Call::new(Method::POST, &format!("{base}/users"), Some(token))?.json(&create_body(&name));
     let delete = Call::new(
         Method::DELETE,
         &format!("{base}/users?user_name={name}"),
@@ -314,11 +312,17 @@ fn api_calls(base: &str, token: &str, w: usize, n: u64) -> anyhow::Result<(Call,
 /// The same on the floor, with the same body, which it reads and leaves.
 fn floor_calls(w: usize, n: u64) -> anyhow::Result<(Call, Call)> {
     let name = format!("{PREFIX}{w}_{n}");
-    let create = Call::new(Method::POST, &format!("/users?name={name}"), None)?.json(&json!({
-        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
-    }));
+    let create =
+        Call::new(Method::POST, &format!("/users?name={name}"), None)?.json(&create_body(&name));
     let delete = Call::new(Method::DELETE, &format!("/users?name={name}"), None)?;
     Ok((create, delete))
+}
+
+/// The body of the API's create of account `name`.
+fn create_body(name: &str) -> serde_json::Value {
+    json!({
+        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
+    })
 }
 
 /// Create + delete pairs, made by `calls`, sent to `addr` in a closed loop by `c` clients with
@@ -346,8 +350,8 @@ where
             while let Some(sent) = window.next() {
                 n += 1;
                 let (create, delete) = calls(w, n)?;
-                let created = answered_ok(conn.send(&create)).await;
-                let deleted = answered_ok(conn.send(&delete)).await;
+                let created = answered_ok(conn.send(&create).await);
+                let deleted = answered_ok(conn.send(&delete).await);
                 window.record(&mut out, sent, created && deleted);
             }
             Ok::<_, anyhow::Error>(out)
@@ -362,8 +366,8 @@ where
     Ok(total)
 }
 
-async fn answered_ok<T>(sent: impl Future<Output = anyhow::Result<(StatusCode, T)>>) -> bool {
-    matches!(sent.await, Ok((StatusCode::OK, _)))
+fn answered_ok<T>(answer: anyhow::Result<(StatusCode, T)>) -> bool {
+    matches!(answer, Ok((StatusCode::OK, _)))
 }
 
 /// A worker's measured window: a warm-up, then `duration` during which operations count.
