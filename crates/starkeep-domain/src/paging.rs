@@ -22,8 +22,9 @@ impl PageRequest {
             .ok()
             .filter(|l| (1..=MAX_LIMIT).contains(l))
             .ok_or(InvalidInput::LimitRange)?;
+        // Missing means 0 (the seed's own example omits it); present, it must be a number.
         let offset = match offset.map(str::trim) {
-            None | Some("") => 0,
+            None => 0,
             Some(raw) => raw.parse().map_err(|_| InvalidInput::OffsetRange)?,
         };
         Ok(Self { limit, offset })
@@ -71,7 +72,7 @@ mod tests {
                 "{bad}"
             );
         }
-        for bad in ["-1", "x", "1e3"] {
+        for bad in ["-1", "x", "1e3", "", " "] {
             assert_eq!(
                 PageRequest::parse(Some("10"), Some(bad)),
                 Err(InvalidInput::OffsetRange),
