@@ -22,7 +22,7 @@ pub enum Scope {
 }
 
 /// An account's grants as read back, by scope, in the terms of the [`PrivilegeMap`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RawGrants {
     pub scopes: BTreeMap<Scope, GrantSet>,
     /// Grants the mapping has no words for (server-wide, single objects, roles, grant option):

@@ -382,17 +382,38 @@ impl SqlEngine {
 
     /// What an account's grants stand for.
     fn summarize(&self, name: String, raw: &RawGrants) -> AccountSummary {
+        self.summary_of(name, || self.meaning_of(raw))
+    }
+
+    /// The summary of the account `name` whose grants mean what `meaning` works out (called
+    /// only where the grants matter: not for root).
+    fn summary_of(&self, name: String, meaning: impl FnOnce() -> GrantsMeaning) -> AccountSummary {
         let system = self.is_system(&name);
-        if name == "root" {
+        let GrantsMeaning {
+            databases,
+            privileges,
+            exact,
+        } = if name == "root" {
             // As the contract's example shows it; root's real rights come from a built-in role.
-            return AccountSummary {
-                name,
+            GrantsMeaning {
                 databases: DatabaseSelection::All,
                 privileges: Privileges::default(),
                 exact: true,
-                system,
-            };
+            }
+        } else {
+            meaning()
+        };
+        AccountSummary {
+            name,
+            databases,
+            privileges,
+            exact,
+            system,
         }
+    }
+
+    /// What `raw` stands for in the contract's terms, whoever holds it.
+    fn meaning_of(&self, raw: &RawGrants) -> GrantsMeaning {
         let visible = self.dialect.visible(raw);
         let mut exact = !visible.foreign;
         let (databases, privileges) = if let Some(all) = visible.scopes.get(&Scope::All) {
@@ -438,12 +459,10 @@ impl SqlEngine {
             }
             (DatabaseSelection::Named(names), decoded.privileges)
         };
-        AccountSummary {
-            name,
+        GrantsMeaning {
             databases,
             privileges,
             exact,
-            system,
         }
     }
 
@@ -610,6 +629,14 @@ impl SqlEngine {
             Err(EngineError::AccountNotFound(name.as_str().to_owned()))
         }
     }
+}
+
+/// What a set of grants stands for: an [`AccountSummary`] without the account.
+#[derive(Debug, Clone)]
+struct GrantsMeaning {
+    databases: DatabaseSelection,
+    privileges: Privileges,
+    exact: bool,
 }
 
 /// Clears the pending record of a create that ended; one left behind is the repair loop's.

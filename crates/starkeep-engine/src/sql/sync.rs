@@ -13,7 +13,7 @@
 //! them, and the hash sync applied to each owned account is kept in the store, sealed with the
 //! store's key, for the next run to compare the source's with.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
@@ -28,7 +28,8 @@ use super::dialect::{AuthRow, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, PrivilegeMap};
 use super::registration::{server_detail, ConnectionTarget, RegistrationError};
 use super::{
-    backend_error, dialect_for, pool_for, SqlEngine, SqlSettings, DEFAULT_TIMEOUT, ER_CANNOT_USER,
+    backend_error, dialect_for, pool_for, GrantsMeaning, SqlEngine, SqlSettings, DEFAULT_TIMEOUT,
+    ER_CANNOT_USER,
 };
 use crate::{EngineError, EngineKind};
 
@@ -223,16 +224,26 @@ impl SqlEngine {
                 .grants(&mut conn, &names, &self.map)
                 .await
                 .map_err(backend_error)?;
+            // A server's accounts share a handful of grant sets, and working out what one
+            // stands for is most of the reading's own work: each set is worked out once.
+            let no_grants = RawGrants::default();
+            let mut meanings: HashMap<&RawGrants, (GrantsMeaning, Vec<String>)> = HashMap::new();
             let accounts = rows
                 .into_iter()
                 .map(|row| {
-                    let raw = grants.get(&row.user).cloned().unwrap_or_default();
-                    let (raw, admin_privileges) = if source {
-                        with_server_wide(&raw, &self.map)
-                    } else {
-                        (raw, Vec::new())
-                    };
-                    let summary = self.summarize(row.user.clone(), &raw);
+                    let raw = grants.get(&row.user).unwrap_or(&no_grants);
+                    let (meaning, admin_privileges) = meanings
+                        .entry(raw)
+                        .or_insert_with(|| {
+                            if source {
+                                let (merged, admin) = with_server_wide(raw, &self.map);
+                                (self.meaning_of(&merged), admin)
+                            } else {
+                                (self.meaning_of(raw), Vec::new())
+                            }
+                        })
+                        .clone();
+                    let summary = self.summary_of(row.user.clone(), || meaning);
                     MirrorAccount {
                         system: summary.system || row.user.is_empty(),
                         name: row.user,
@@ -259,8 +270,9 @@ impl SqlEngine {
     /// One reconcile of this (target) instance from `source`: read both, plan, apply. A failure
     /// to read either side fails the run; a failed write fails only its account.
     pub async fn reconcile_from(&self, source: &SqlEngine) -> Result<SyncReport, EngineError> {
-        let source_side = source.read_side(true).await?;
-        let target_side = self.read_side(false).await?;
+        // Two servers: read side by side.
+        let (source_side, target_side) =
+            tokio::try_join!(source.read_side(true), self.read_side(false))?;
         let databases = self
             .bounded(async {
                 let mut conn = self.conn().await?;
