@@ -224,38 +224,7 @@ impl SqlEngine {
                 .grants(&mut conn, &names, &self.map)
                 .await
                 .map_err(backend_error)?;
-            // A server's accounts share a handful of grant sets, and working out what one
-            // stands for is most of the reading's own work: each set is worked out once.
-            let no_grants = RawGrants::default();
-            let mut meanings: HashMap<&RawGrants, (GrantsMeaning, Vec<String>)> = HashMap::new();
-            let accounts = rows
-                .into_iter()
-                .map(|row| {
-                    let raw = grants.get(&row.user).unwrap_or(&no_grants);
-                    let (meaning, admin_privileges) = meanings
-                        .entry(raw)
-                        .or_insert_with(|| {
-                            if source {
-                                let (merged, admin) = with_server_wide(raw, &self.map);
-                                (self.meaning_of(&merged), admin)
-                            } else {
-                                (self.meaning_of(raw), Vec::new())
-                            }
-                        })
-                        .clone();
-                    let summary = self.summary_of(row.user.clone(), || meaning);
-                    MirrorAccount {
-                        system: summary.system || row.user.is_empty(),
-                        name: row.user,
-                        host: row.host,
-                        plugin: row.plugin,
-                        auth_string: row.auth_string,
-                        privileges: summary.privileges,
-                        databases: summary.databases,
-                        admin_privileges,
-                    }
-                })
-                .collect();
+            let accounts = self.mirror_accounts(rows, &grants, source);
             Ok(Side { accounts, grants })
         };
         match tokio::time::timeout(timeout, read).await {
@@ -265,6 +234,48 @@ impl SqlEngine {
                 self.instance.id
             ))),
         }
+    }
+
+    /// The accounts of one side as the plan reads them: `rows` with what their grants stand
+    /// for (on the `source` side with its server-wide grants merged in and the administrative
+    /// ones named). A server's accounts share a handful of grant sets, and working out what one
+    /// stands for is most of reading a side, so each distinct set is worked out once; what
+    /// depends on the name (root, system accounts) is decided per account.
+    fn mirror_accounts(
+        &self,
+        rows: Vec<AuthRow>,
+        grants: &BTreeMap<String, RawGrants>,
+        source: bool,
+    ) -> Vec<MirrorAccount> {
+        let no_grants = RawGrants::default();
+        let mut meanings: HashMap<&RawGrants, (GrantsMeaning, Vec<String>)> = HashMap::new();
+        rows.into_iter()
+            .map(|row| {
+                let raw = grants.get(&row.user).unwrap_or(&no_grants);
+                let (meaning, admin_privileges) = meanings
+                    .entry(raw)
+                    .or_insert_with(|| {
+                        if source {
+                            let (merged, admin) = with_server_wide(raw, &self.map);
+                            (self.meaning_of(&merged), admin)
+                        } else {
+                            (self.meaning_of(raw), Vec::new())
+                        }
+                    })
+                    .clone();
+                let summary = self.summary_of(row.user.clone(), || meaning);
+                MirrorAccount {
+                    system: summary.system || row.user.is_empty(),
+                    name: row.user,
+                    host: row.host,
+                    plugin: row.plugin,
+                    auth_string: row.auth_string,
+                    privileges: summary.privileges,
+                    databases: summary.databases,
+                    admin_privileges,
+                }
+            })
+            .collect()
     }
 
     /// One reconcile of this (target) instance from `source`: read both, plan, apply. A failure
@@ -530,6 +541,113 @@ fn parse_hash(name: &str, auth_string: &str) -> Result<NativePasswordHash, Engin
 mod tests {
     use super::*;
     use crate::sql::dialect::AuthRow;
+
+    /// An engine on a MariaDB it never reaches: enough to read grants that are handed to it.
+    async fn offline_mariadb_engine(store_dir: &std::path::Path) -> SqlEngine {
+        let secrets = SecretBox::from_slice(&[7u8; 32]);
+        let settings = SqlSettings {
+            host: "127.0.0.1".into(),
+            port: 3306,
+            user: "skadmin".into(),
+            password: secrets.seal(b"unused"),
+            flavor: Some("mariadb".into()),
+            privilege_map: None,
+            pool_max: None,
+            timeout_ms: None,
+            source: None,
+        };
+        let instance = InstanceRecord {
+            id: starkeep_domain::InstanceId::parse("0123456789abcdef0123456789abcdefin07").unwrap(),
+            project_id: starkeep_domain::ProjectId::parse("23a50154cf494ec9ad6883979a12db0a")
+                .unwrap(),
+            name: "target".into(),
+            engine: "mysql".into(),
+            settings: serde_json::Value::Null,
+            sync_enabled: true,
+            created_at: 0,
+        };
+        let store = Store::open_sqlite(store_dir).await.unwrap();
+        SqlEngine::from_settings(store, instance, EngineKind::Mysql, settings, &secrets).unwrap()
+    }
+
+    #[tokio::test]
+    async fn accounts_sharing_grants_keep_their_own_names_and_name_dependent_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = offline_mariadb_engine(dir.path()).await;
+        let on_sales = |privileges: &[&str], server_wide: &[&str]| RawGrants {
+            scopes: BTreeMap::from([(
+                Scope::Database("sales".into()),
+                privileges
+                    .iter()
+                    .map(|p| (Level::Database, p.to_string()))
+                    .collect(),
+            )]),
+            foreign: !server_wide.is_empty(),
+            server_wide: server_wide.iter().map(|p| p.to_string()).collect(),
+        };
+        let read_only = on_sales(&["SELECT"], &[]);
+        let grants = BTreeMap::from([
+            ("alice".to_owned(), read_only.clone()),
+            ("bob".to_owned(), read_only.clone()),
+            ("root".to_owned(), read_only.clone()),
+            (String::new(), read_only.clone()),
+            (
+                "carol".to_owned(),
+                on_sales(&["SELECT", "INSERT", "UPDATE", "DELETE"], &[]),
+            ),
+            ("dave".to_owned(), on_sales(&["SELECT"], &["SUPER"])),
+        ]);
+        let row = |user: &str| AuthRow {
+            user: user.into(),
+            host: "%".into(),
+            plugin: "mysql_native_password".into(),
+            auth_string: NativePasswordHash::of(&format!("Pw_{user}_1"))
+                .as_str()
+                .into(),
+        };
+        let users = [
+            "alice", "root", "bob", "", "carol", "dave", "erin", "skadmin",
+        ];
+        for source in [true, false] {
+            let rows: Vec<AuthRow> = users.iter().map(|u| row(u)).collect();
+            let accounts = engine.mirror_accounts(rows.clone(), &grants, source);
+            // Each account as if worked out alone.
+            for (account, row) in accounts.iter().zip(&rows) {
+                let raw = grants.get(&row.user).cloned().unwrap_or_default();
+                let (merged, admin) = if source {
+                    with_server_wide(&raw, &engine.map)
+                } else {
+                    (raw, Vec::new())
+                };
+                let alone = engine.summarize(row.user.clone(), &merged);
+                assert_eq!(account.name, row.user);
+                assert_eq!(account.auth_string, row.auth_string, "{}", row.user);
+                assert_eq!(account.privileges, alone.privileges, "{}", row.user);
+                assert_eq!(account.databases, alone.databases, "{}", row.user);
+                assert_eq!(account.system, alone.system || row.user.is_empty());
+                assert_eq!(account.admin_privileges, admin, "{}", row.user);
+            }
+            let by_name = |name: &str| accounts.iter().find(|a| a.name == name).unwrap();
+            // Same grants, same values, and only root is shown as the contract shows it.
+            assert_eq!(by_name("alice").privileges, by_name("bob").privileges);
+            assert_eq!(by_name("alice").databases, by_name("bob").databases);
+            assert!(!by_name("alice").system && !by_name("bob").system);
+            assert_ne!(
+                by_name("alice").databases,
+                starkeep_domain::DatabaseSelection::All
+            );
+            assert_eq!(
+                by_name("root").databases,
+                starkeep_domain::DatabaseSelection::All
+            );
+            assert!(by_name("root").system && by_name("").system && by_name("skadmin").system);
+            assert_ne!(by_name("carol").privileges, by_name("alice").privileges);
+            // Administrative grants are named on the source side only.
+            let expected: Vec<String> = if source { vec!["SUPER".into()] } else { vec![] };
+            assert_eq!(by_name("dave").admin_privileges, expected);
+            assert!(by_name("alice").admin_privileges.is_empty());
+        }
+    }
 
     #[test]
     fn settings_written_before_sync_still_read_and_a_source_round_trips() {
