@@ -177,6 +177,29 @@ pub(crate) fn pool_for(target: &ConnectionTarget, password: &str, pool_max: usiz
     Pool::new(opts)
 }
 
+/// A connection to the instance, taken from the pool the first time it is needed. A create
+/// whose databases were read a moment ago sends nothing before its own statements, so it waits
+/// for a connection once, not twice.
+struct ConnWhenNeeded<'e> {
+    engine: &'e SqlEngine,
+    conn: Option<Conn>,
+}
+
+impl<'e> ConnWhenNeeded<'e> {
+    fn new(engine: &'e SqlEngine) -> Self {
+        Self { engine, conn: None }
+    }
+
+    /// The connection, taken now if it was not before.
+    async fn get(&mut self) -> Result<&mut Conn, EngineError> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.engine.conn().await?,
+        };
+        Ok(self.conn.insert(conn))
+    }
+}
+
 /// Why a create stopped, and whether what it made is known to be gone.
 struct CreateFailure {
     error: EngineError,
@@ -307,10 +330,11 @@ impl SqlEngine {
     /// list read in the last [`DATABASES_FRESH_FOR`] when every name is in it exactly, else
     /// against a new read. So a burst of creates reads the list once, a database made a moment
     /// ago is found, and the one thing a recent list can miss is a database dropped within that
-    /// window, which MySQL itself lets a grant name.
+    /// window, which MySQL itself lets a grant name. Only a new read takes a connection from
+    /// `conn`.
     async fn desired_scopes(
         &self,
-        conn: &mut Conn,
+        conn: &mut ConnWhenNeeded<'_>,
         databases: &DatabaseSelection,
         privileges: Privileges,
     ) -> Result<BTreeMap<Scope, GrantSet>, EngineError> {
@@ -321,7 +345,7 @@ impl SqlEngine {
                 None => {
                     let list: Arc<[String]> = self
                         .dialect
-                        .databases(conn)
+                        .databases(conn.get().await?)
                         .await
                         .map_err(backend_error)?
                         .into();
@@ -501,6 +525,7 @@ impl SqlEngine {
 
     async fn create_steps(
         &self,
+        conn: &mut ConnWhenNeeded<'_>,
         name: &str,
         hash: &NativePasswordHash,
         desired: &BTreeMap<Scope, GrantSet>,
@@ -509,11 +534,11 @@ impl SqlEngine {
             error,
             clean: false,
         };
-        let mut conn = self
-            .conn()
+        let conn = conn
+            .get()
             .await
             .map_err(|error| CreateFailure { error, clean: true })?;
-        let mut steps = self.run_create(&mut conn, name, hash, desired).await;
+        let mut steps = self.run_create(conn, name, hash, desired).await;
         if let Err(StepFailure {
             account_made: true,
             error: mysql_async::Error::Server(e),
@@ -530,7 +555,7 @@ impl SqlEngine {
                     "the admin may not set passwords with GRANT; creates set them with ALTER USER"
                 );
                 steps = match conn.query_drop(self.dialect.drop_user(name)).await {
-                    Ok(()) => self.run_create(&mut conn, name, hash, desired).await,
+                    Ok(()) => self.run_create(conn, name, hash, desired).await,
                     Err(error) => Err(StepFailure {
                         account_made: true,
                         error,
@@ -707,9 +732,9 @@ impl AccountEngine for SqlEngine {
         self.check_changeable(&account.name)?;
         let name = account.name.as_str();
         let _guard = self.account_lock(name).await;
+        let mut conn = ConnWhenNeeded::new(self);
         let desired = self
             .bounded(async {
-                let mut conn = self.conn().await?;
                 let desired = self
                     .desired_scopes(&mut conn, &account.databases, account.privileges)
                     .await?;
@@ -717,7 +742,7 @@ impl AccountEngine for SqlEngine {
                 if !self.dialect.refuses_taken_and_missing_names()
                     && self
                         .dialect
-                        .account_exists(&mut conn, name)
+                        .account_exists(conn.get().await?, name)
                         .await
                         .map_err(backend_error)?
                 {
@@ -733,7 +758,7 @@ impl AccountEngine for SqlEngine {
         let hash = account.password.native_hash();
         let outcome = match tokio::time::timeout(
             self.timeout,
-            self.create_steps(name, &hash, &desired),
+            self.create_steps(&mut conn, name, &hash, &desired),
         )
         .await
         {
@@ -797,11 +822,12 @@ impl AccountEngine for SqlEngine {
         let name = change.name.as_str();
         let _guard = self.account_lock(name).await;
         self.bounded(async {
-            let mut conn = self.conn().await?;
-            self.require_account(&mut conn, &change.name).await?;
+            let mut when_needed = ConnWhenNeeded::new(self);
+            let conn = when_needed.get().await?;
+            self.require_account(conn, &change.name).await?;
             let mut read = self
                 .dialect
-                .grants(&mut conn, &[name.to_owned()], &self.map)
+                .grants(conn, &[name.to_owned()], &self.map)
                 .await
                 .map_err(backend_error)?;
             let raw = read.remove(name).unwrap_or_default();
@@ -812,9 +838,10 @@ impl AccountEngine for SqlEngine {
             };
             let databases = change.databases.as_ref().unwrap_or(&now.databases);
             let desired = self
-                .desired_scopes(&mut conn, databases, privileges)
+                .desired_scopes(&mut when_needed, databases, privileges)
                 .await?;
-            if let Err(e) = self.converge(&mut conn, name, &raw.scopes, &desired).await {
+            let conn = when_needed.get().await?;
+            if let Err(e) = self.converge(conn, name, &raw.scopes, &desired).await {
                 let error = backend_error(e);
                 tracing::warn!(
                     instance = %self.instance.id, account = name, %error,
@@ -822,14 +849,11 @@ impl AccountEngine for SqlEngine {
                 );
                 let mut after = self
                     .dialect
-                    .grants(&mut conn, &[name.to_owned()], &self.map)
+                    .grants(conn, &[name.to_owned()], &self.map)
                     .await
                     .map_err(backend_error)?;
                 let after = after.remove(name).unwrap_or_default();
-                if let Err(e) = self
-                    .converge(&mut conn, name, &after.scopes, &raw.scopes)
-                    .await
-                {
+                if let Err(e) = self.converge(conn, name, &after.scopes, &raw.scopes).await {
                     tracing::error!(
                         instance = %self.instance.id, account = name, error = %backend_error(e),
                         "could not restore the grants; the account needs a new permission change"
