@@ -7,7 +7,8 @@
 //! machine, in the same run. starkeep cannot go faster than it; how far the floor itself sits
 //! from raw SQL says how much of the target a perfect service could reach.
 //!
-//! `POST /users?name=<name>` makes the account (one round trip: `CREATE USER …; GRANT …`),
+//! `POST /users?name=<name>` makes the account (one round trip: `CREATE USER …; GRANT …`, as
+//! [`create_statements`]),
 //! `DELETE /users?name=<name>` drops it; the names are the bench's own (`[a-z0-9_]`).
 //! `starkeep-bench floor-server --mysql-url …` runs it; [`Floor::start`] starts it for a run.
 
@@ -26,17 +27,23 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use mysql_async::prelude::Queryable as _;
 use starkeep_domain::NativePasswordHash;
+use starkeep_engine::sql::mysql::UNFINISHED_HASH;
 use tokio::net::TcpListener;
 
 /// What the floor server prints first on stdout, followed by its address.
 const LISTENING: &str = "floor listening on ";
 
 /// The statements that make account `name`, granted on `database`, with password hash `hash`
-/// (`mysql_native_password`): the same for the raw-SQL side and the floor.
+/// (`mysql_native_password`): the same for the raw-SQL side and the floor, and the ones
+/// starkeep's MySQL engine sends to MariaDB for such an account. The account is made with a
+/// hash no password has ([`UNFINISHED_HASH`], which marks an unfinished create), and the grant
+/// sets the real one.
 pub fn create_statements(name: &str, database: &str, hash: &str) -> [String; 2] {
     [
-        format!("CREATE USER '{name}'@'%' IDENTIFIED WITH mysql_native_password AS '{hash}'"),
-        format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%'"),
+        format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED WITH mysql_native_password AS '{UNFINISHED_HASH}'"
+        ),
+        format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%' IDENTIFIED BY PASSWORD '{hash}'"),
     ]
 }
 

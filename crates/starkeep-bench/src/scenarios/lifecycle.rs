@@ -2,10 +2,11 @@
 //! API, against the same SQL sent straight to MariaDB over one pooled connection per client, at
 //! the same concurrency.
 //!
-//! The raw-SQL side sends, for each account, `CREATE USER … IDENTIFIED WITH
-//! mysql_native_password AS '<hash>'`, `GRANT SELECT ON starkeep_bench.* …`, `DROP USER …`: the
-//! statements a MySQL engine needs at the least. The API side runs on an instance of the MySQL
-//! engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
+//! The raw-SQL side sends, for each account, the statements starkeep's MySQL engine sends to
+//! MariaDB for it ([`floor::create_statements`]): `CREATE USER … IDENTIFIED WITH
+//! mysql_native_password AS '<a hash no password has>'`, `GRANT SELECT ON starkeep_bench.* …
+//! IDENTIFIED BY PASSWORD '<hash>'`, then `DROP USER …`. The API side runs on an instance of the
+//! MySQL engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
 //!
 //! A third side, the floor ([`crate::floor`]), sends the same statements through a bare HTTP
 //! front in a process of its own (create and grant in one round trip, drop in another): the most
@@ -49,10 +50,11 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         "Account lifecycle on a real server",
         "create + delete of one account per operation, closed loop, at concurrency 1 and 16: \
          operations per second, p50/p99",
-        "the same statements sent straight to MariaDB (127.0.0.1:3306) over one pooled \
-         TCP connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password AS '<hash>', \
-         GRANT SELECT ON starkeep_bench.*, DROP USER; and the floor: the same statements through \
-         a bare HTTP front (no auth, store or audit) in a process of its own",
+        "the statements the API sends, sent straight to MariaDB (127.0.0.1:3306) over one \
+         pooled TCP connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password \
+         AS '<placeholder hash>', GRANT SELECT ON starkeep_bench.* … IDENTIFIED BY PASSWORD \
+         '<hash>', DROP USER; and the floor: the same statements through a bare HTTP front (no \
+         auth, store or audit) in a process of its own",
     );
     let targets: Vec<String> = CONCURRENCY.iter().map(|c| target_text(*c)).collect();
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
