@@ -12,6 +12,7 @@
 //! `DELETE /users?name=<name>` drops it; the names are the bench's own (`[a-z0-9_]`).
 //! `starkeep-bench floor-server --mysql-url …` runs it; [`Floor::start`] starts it for a run.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -26,30 +27,39 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use mysql_async::prelude::Queryable as _;
-use starkeep_domain::NativePasswordHash;
-use starkeep_engine::sql::mysql::UNFINISHED_HASH;
+use starkeep_domain::{Ddl, Dml, NativePasswordHash, Privileges};
+use starkeep_engine::sql::dialect::{Dialect as _, Scope};
+use starkeep_engine::sql::mapping::PrivilegeMap;
+use starkeep_engine::sql::mysql::{MysqlDialect, MysqlFlavor};
 use tokio::net::TcpListener;
 
 /// What the floor server prints first on stdout, followed by its address.
 const LISTENING: &str = "floor listening on ";
 
-/// The statements that make account `name`, granted on `database`, with password hash `hash`
-/// (`mysql_native_password`): the same for the raw-SQL side and the floor, and the ones
-/// starkeep's MySQL engine sends to MariaDB for such an account. The account is made with a
-/// hash no password has ([`UNFINISHED_HASH`], which marks an unfinished create), and the grant
-/// sets the real one.
-pub fn create_statements(name: &str, database: &str, hash: &str) -> [String; 2] {
-    [
-        format!(
-            "CREATE USER '{name}'@'%' IDENTIFIED WITH mysql_native_password AS '{UNFINISHED_HASH}'"
-        ),
-        format!("GRANT SELECT ON `{database}`.* TO '{name}'@'%' IDENTIFIED BY PASSWORD '{hash}'"),
-    ]
+/// What the bench's accounts may do: `"dml": 1, "ddl": 0` in the API's terms (read only).
+pub const PRIVILEGES: Privileges = Privileges {
+    dml: Dml::ReadOnly,
+    ddl: Ddl::None,
+};
+
+/// The statements that make account `name` with [`PRIVILEGES`] on `database` and password hash
+/// `hash`, for the raw-SQL side and the floor: the ones starkeep's MySQL engine sends to MariaDB
+/// for such an account, taken from the engine's own dialect so the three sides cannot drift
+/// apart. On MariaDB that is `CREATE USER` with a hash no password has (which marks an
+/// unfinished create) and a `GRANT` that sets the real one.
+pub fn create_statements(name: &str, database: &str, hash: &NativePasswordHash) -> Vec<String> {
+    let dialect = MysqlDialect::new(MysqlFlavor::MariaDb);
+    let grants = PrivilegeMap::mysql_default().encode(PRIVILEGES, false);
+    let desired = dialect.desired(BTreeMap::from([(
+        Scope::Database(database.to_owned()),
+        grants,
+    )]));
+    dialect.create_statements(name, hash, &desired, true)
 }
 
-/// The statement that drops account `name`.
+/// The statement that drops account `name`, as the engine sends it.
 pub fn drop_statement(name: &str) -> String {
-    format!("DROP USER '{name}'@'%'")
+    MysqlDialect::new(MysqlFlavor::MariaDb).drop_user(name)
 }
 
 /// Serves the floor on a free loopback port until the process is killed; prints
@@ -83,7 +93,7 @@ async fn run(listener: TcpListener, accounts: Accounts) -> anyhow::Result<()> {
 struct Accounts {
     pool: mysql_async::Pool,
     database: String,
-    hash: String,
+    hash: NativePasswordHash,
 }
 
 impl Accounts {
@@ -91,9 +101,7 @@ impl Accounts {
         Ok(Self {
             pool: crate::mariadb::pool_over_tcp(mysql_url)?,
             database: database.to_owned(),
-            hash: NativePasswordHash::of(crate::seed::PASSWORD)
-                .as_str()
-                .to_owned(),
+            hash: NativePasswordHash::of(crate::seed::PASSWORD),
         })
     }
 
@@ -250,7 +258,7 @@ mod tests {
         assert!(
             grants
                 .iter()
-                .any(|g| g.contains("SELECT") && g.contains(DATABASE)),
+                .any(|g| g.starts_with("GRANT SELECT ON `starkeep\\_bench\\_floor\\_test`.*")),
             "{grants:?}"
         );
         drop(admin);

@@ -3,9 +3,9 @@
 //! the same concurrency.
 //!
 //! The raw-SQL side sends, for each account, the statements starkeep's MySQL engine sends to
-//! MariaDB for it ([`floor::create_statements`]): `CREATE USER … IDENTIFIED WITH
-//! mysql_native_password AS '<a hash no password has>'`, `GRANT SELECT ON starkeep_bench.* …
-//! IDENTIFIED BY PASSWORD '<hash>'`, then `DROP USER …`. The API side runs on an instance of the
+//! MariaDB for it, taken from the engine's dialect ([`floor::create_statements`]): a `CREATE USER`
+//! with a hash no password has, a `GRANT SELECT` on the bench's database that sets the real hash
+//! (`IDENTIFIED BY PASSWORD`), then `DROP USER`. The API side runs on an instance of the
 //! MySQL engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
 //!
 //! A third side, the floor ([`crate::floor`]), sends the same statements through a bare HTTP
@@ -52,7 +52,7 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
          operations per second, p50/p99",
         "the statements the API sends, sent straight to MariaDB (127.0.0.1:3306) over one \
          pooled TCP connection per client: CREATE USER … IDENTIFIED WITH mysql_native_password \
-         AS '<placeholder hash>', GRANT SELECT ON starkeep_bench.* … IDENTIFIED BY PASSWORD \
+         AS '<placeholder hash>', GRANT SELECT ON `starkeep\\_bench`.* … IDENTIFIED BY PASSWORD \
          '<hash>', DROP USER; and the floor: the same statements through a bare HTTP front (no \
          auth, store or audit) in a process of its own",
     );
@@ -256,7 +256,7 @@ async fn raw_sql(
     warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<LoadResult> {
-    let hash = NativePasswordHash::of(seed::PASSWORD).as_str().to_owned();
+    let hash = NativePasswordHash::of(seed::PASSWORD);
     let barrier = Arc::new(Barrier::new(c + 1));
     let mut workers = Vec::new();
     for w in 0..c {
@@ -323,7 +323,8 @@ fn floor_calls(w: usize, n: u64) -> anyhow::Result<(Call, Call)> {
 /// The body of the API's create of account `name`.
 fn create_body(name: &str) -> serde_json::Value {
     json!({
-        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE], "dml": 1, "ddl": 0
+        "user_name": name, "password": seed::PASSWORD, "databases": [DATABASE],
+        "dml": floor::PRIVILEGES.dml.wire(), "ddl": floor::PRIVILEGES.ddl.wire()
     })
 }
 
