@@ -8,7 +8,7 @@
 //! from raw SQL says how much of the target a perfect service could reach.
 //!
 //! `POST /users?name=<name>` makes the account (one round trip: `CREATE USER …; GRANT …`, as
-//! [`create_statements`]),
+//! [`AccountStatements`]),
 //! `DELETE /users?name=<name>` drops it; the names are the bench's own (`[a-z0-9_]`).
 //! `starkeep-bench floor-server --mysql-url …` runs it; [`Floor::start`] starts it for a run.
 
@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use mysql_async::prelude::Queryable as _;
 use starkeep_domain::{Ddl, Dml, NativePasswordHash, Privileges};
 use starkeep_engine::sql::dialect::{Dialect as _, Scope};
-use starkeep_engine::sql::mapping::PrivilegeMap;
+use starkeep_engine::sql::mapping::{GrantSet, PrivilegeMap};
 use starkeep_engine::sql::mysql::{MysqlDialect, MysqlFlavor};
 use tokio::net::TcpListener;
 
@@ -42,24 +42,44 @@ pub const PRIVILEGES: Privileges = Privileges {
     ddl: Ddl::None,
 };
 
-/// The statements that make account `name` with [`PRIVILEGES`] on `database` and password hash
-/// `hash`, for the raw-SQL side and the floor: the ones starkeep's MySQL engine sends to MariaDB
-/// for such an account, taken from the engine's own dialect so the three sides cannot drift
-/// apart. On MariaDB that is `CREATE USER` with a hash no password has (which marks an
-/// unfinished create) and a `GRANT` that sets the real one.
-pub fn create_statements(name: &str, database: &str, hash: &NativePasswordHash) -> Vec<String> {
-    let dialect = MysqlDialect::new(MysqlFlavor::MariaDb);
-    let grants = PrivilegeMap::mysql_default().encode(PRIVILEGES, false);
-    let desired = dialect.desired(BTreeMap::from([(
-        Scope::Database(database.to_owned()),
-        grants,
-    )]));
-    dialect.create_statements(name, hash, &desired, true)
+/// The statements of the bench's accounts (password [`crate::seed::PASSWORD`], [`PRIVILEGES`]
+/// on one database), for the raw-SQL side and the floor: the ones starkeep's MySQL engine sends
+/// to MariaDB for such an account, taken from the engine's own dialect so the three sides cannot
+/// drift apart. On MariaDB a create is `CREATE USER` with a hash no password has (which marks an
+/// unfinished create) and a `GRANT` that sets the real one. The grants and the hash are worked
+/// out once, as the engine does, so a reference side spends per account only the formatting.
+#[derive(Clone)]
+pub struct AccountStatements {
+    dialect: MysqlDialect,
+    desired: BTreeMap<Scope, GrantSet>,
+    hash: NativePasswordHash,
 }
 
-/// The statement that drops account `name`, as the engine sends it.
-pub fn drop_statement(name: &str) -> String {
-    MysqlDialect::new(MysqlFlavor::MariaDb).drop_user(name)
+impl AccountStatements {
+    pub fn new(database: &str) -> Self {
+        let dialect = MysqlDialect::new(MysqlFlavor::MariaDb);
+        let grants = PrivilegeMap::mysql_default().encode(PRIVILEGES, false);
+        let desired = dialect.desired(BTreeMap::from([(
+            Scope::Database(database.to_owned()),
+            grants,
+        )]));
+        Self {
+            dialect,
+            desired,
+            hash: NativePasswordHash::of(crate::seed::PASSWORD),
+        }
+    }
+
+    /// The statements that make account `name`.
+    pub fn create(&self, name: &str) -> Vec<String> {
+        self.dialect
+            .create_statements(name, &self.hash, &self.desired, true)
+    }
+
+    /// The statement that drops account `name`.
+    pub fn drop_user(&self, name: &str) -> String {
+        self.dialect.drop_user(name)
+    }
 }
 
 /// Serves the floor on a free loopback port until the process is killed; prints
@@ -92,16 +112,14 @@ async fn run(listener: TcpListener, accounts: Accounts) -> anyhow::Result<()> {
 
 struct Accounts {
     pool: mysql_async::Pool,
-    database: String,
-    hash: NativePasswordHash,
+    statements: AccountStatements,
 }
 
 impl Accounts {
     fn new(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
         Ok(Self {
             pool: crate::mariadb::pool_over_tcp(mysql_url)?,
-            database: database.to_owned(),
-            hash: NativePasswordHash::of(crate::seed::PASSWORD),
+            statements: AccountStatements::new(database),
         })
     }
 
@@ -117,10 +135,8 @@ impl Accounts {
             })
             .map(str::to_owned);
         let batch = match (request.method(), name) {
-            (&Method::POST, Some(name)) => {
-                create_statements(&name, &self.database, &self.hash).join(";")
-            }
-            (&Method::DELETE, Some(name)) => drop_statement(&name),
+            (&Method::POST, Some(name)) => self.statements.create(&name).join(";"),
+            (&Method::DELETE, Some(name)) => self.statements.drop_user(&name),
             _ => return reply(StatusCode::BAD_REQUEST, "{\"error\":\"bad request\"}"),
         };
         // Read the body as a server must, though nothing in it is needed.

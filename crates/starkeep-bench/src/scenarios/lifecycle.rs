@@ -3,7 +3,7 @@
 //! the same concurrency.
 //!
 //! The raw-SQL side sends, for each account, the statements starkeep's MySQL engine sends to
-//! MariaDB for it, taken from the engine's dialect ([`floor::create_statements`]): a `CREATE USER`
+//! MariaDB for it, taken from the engine's dialect ([`floor::AccountStatements`]): a `CREATE USER`
 //! with a hash no password has, a `GRANT SELECT` on the bench's database that sets the real hash
 //! (`IDENTIFIED BY PASSWORD`), then `DROP USER`. The API side runs on an instance of the
 //! MySQL engine added with `starkeep instance add --engine mysql --dsn …` on the same MariaDB.
@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use hyper::{Method, StatusCode};
 use mysql_async::prelude::Queryable;
 use serde_json::json;
-use starkeep_domain::NativePasswordHash;
 use tokio::sync::Barrier;
 
 use super::Settings;
@@ -256,12 +255,12 @@ async fn raw_sql(
     warmup: Duration,
     duration: Duration,
 ) -> anyhow::Result<LoadResult> {
-    let hash = NativePasswordHash::of(seed::PASSWORD);
+    let statements = floor::AccountStatements::new(DATABASE);
     let barrier = Arc::new(Barrier::new(c + 1));
     let mut workers = Vec::new();
     for w in 0..c {
         let mut conn = pool.get_conn().await?;
-        let (barrier, hash) = (barrier.clone(), hash.clone());
+        let (barrier, statements) = (barrier.clone(), statements.clone());
         workers.push(tokio::spawn(async move {
             barrier.wait().await;
             let window = Window::new(warmup, duration);
@@ -271,10 +270,10 @@ async fn raw_sql(
                 n += 1;
                 let name = format!("{PREFIX}{w}_{n}");
                 let ok = async {
-                    for statement in floor::create_statements(&name, DATABASE, &hash) {
+                    for statement in statements.create(&name) {
                         conn.query_drop(statement).await?;
                     }
-                    conn.query_drop(floor::drop_statement(&name)).await
+                    conn.query_drop(statements.drop_user(&name)).await
                 }
                 .await;
                 if ok.is_err() {
