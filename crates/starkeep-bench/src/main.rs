@@ -1,11 +1,11 @@
 //! `starkeep-bench`: the command line of the benchmark suite and the soak.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use starkeep_bench::report::Verdict;
 use starkeep_bench::scenarios::{self, Settings};
 use starkeep_bench::soak::{self, SoakSpec};
 use starkeep_bench::{chart, floor, server};
@@ -20,7 +20,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every scenario of issue 8 and write latest.json, latest.md and latest.png.
+    /// Run the six scenarios, each next to its reference, check the targets, and write
+    /// latest.json, latest.md and latest.png.
+    #[command(
+        after_help = "Exit status: 0 when every target is met; 1 when one is not met, \
+        or when the run itself failed (then nothing is written); 2 when one could not be \
+        checked (a server it needs is not reachable)."
+    )]
     All {
         /// The short form for everyday use (under two minutes).
         #[arg(long)]
@@ -40,7 +46,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
         only: Vec<u8>,
     },
-    /// Mixed account traffic against an embedded starkeep for a bounded time (issue 7).
+    /// Mixed account traffic against an embedded starkeep for a bounded time: counts errors
+    /// (target 0) and resident memory at start and end.
     Soak {
         /// How long: `300s`, `5m`, or seconds.
         #[arg(long, default_value = "300s", value_parser = parse_duration)]
@@ -93,7 +100,7 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let command_line = std::iter::once("starkeep-bench".to_owned())
         .chain(std::env::args().skip(1))
@@ -133,16 +140,14 @@ fn main() -> anyhow::Result<()> {
                     t.figure
                 );
             }
-            let missed = report
-                .targets()
-                .filter(|(_, t)| t.verdict == Verdict::NotMet)
-                .count();
+            let tally = report.tally();
             println!(
-                "\n{missed} target(s) not met. Results in {} ({stem}.json, {stem}.md, {stem}.png); \
-                 {:.0} s in all.",
+                "\n{}. Results in {} ({stem}.json, {stem}.md, {stem}.png); {:.0} s in all.",
+                tally.summary(),
                 out.display(),
                 report.elapsed_s
             );
+            return Ok(ExitCode::from(tally.exit_status()));
         }
         Command::Soak {
             duration,
@@ -173,7 +178,7 @@ fn main() -> anyhow::Result<()> {
             database,
         } => runtime.block_on(floor::serve(&mysql_url, &database))?,
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

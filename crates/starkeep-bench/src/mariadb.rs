@@ -25,6 +25,14 @@ pub fn pool_over_tcp(url: &str) -> anyhow::Result<mysql_async::Pool> {
     Ok(mysql_async::Pool::new(opts))
 }
 
+/// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.
+pub fn unreachable(url: &str, error: impl std::fmt::Display) -> String {
+    format!(
+        "MariaDB at {url} is not reachable ({error}); `./scripts/test` starts it, or point \
+         --mysql-url at another"
+    )
+}
+
 /// A running MariaDB of this run.
 pub struct OwnMariadb {
     child: Child,

@@ -248,8 +248,52 @@ pub struct Report {
     pub scenarios: Vec<Scenario>,
 }
 
+/// How the targets of a run came out, and what the command's exit status says about it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub met: usize,
+    pub not_met: usize,
+    pub not_run: usize,
+}
+
+impl Tally {
+    /// 0 when every target was checked and met; 1 when one was checked and missed; 2 when one
+    /// could not be checked (something the run needs was missing), since then the run says
+    /// nothing about it either way.
+    pub fn exit_status(&self) -> u8 {
+        if self.not_run > 0 {
+            2
+        } else if self.not_met > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The closing line's count: `1 target(s) not met, 2 not run, 6 met`.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("{} target(s) not met", self.not_met)];
+        if self.not_run > 0 {
+            parts.push(format!("{} not run", self.not_run));
+        }
+        parts.push(format!("{} met", self.met));
+        parts.join(", ")
+    }
+}
+
 impl Report {
     /// Every target of every scenario, in order.
+    pub fn tally(&self) -> Tally {
+        self.targets().fold(Tally::default(), |mut tally, (_, t)| {
+            match t.verdict {
+                Verdict::Met => tally.met += 1,
+                Verdict::NotMet => tally.not_met += 1,
+                Verdict::NotRun => tally.not_run += 1,
+            }
+            tally
+        })
+    }
+
     pub fn targets(&self) -> impl Iterator<Item = (&Scenario, &TargetCheck)> {
         self.scenarios
             .iter()
@@ -401,5 +445,47 @@ mod tests {
         let md = report.markdown("latest.png");
         assert!(md.contains("| 4. Sync | first mirror ≤ 1.5× direct apply | the sync reconciler is not available yet | **not run** |"), "{md}");
         assert!(md.contains("**Not run**: the sync reconciler"), "{md}");
+    }
+
+    fn report_of(targets: Vec<TargetCheck>) -> Report {
+        let mut s = Scenario::new(2, "Lifecycle", "m", "r");
+        s.targets = targets;
+        Report {
+            generated_at: "2026-01-01T00:00:00Z".into(),
+            mode: "quick",
+            command: "starkeep-bench all --quick".into(),
+            commit: None,
+            machine: Machine {
+                cores: 2,
+                load_before: [1.0; 3],
+                load_after: [1.0; 3],
+            },
+            elapsed_s: 1.0,
+            scenarios: vec![s],
+        }
+    }
+
+    #[test]
+    fn the_exit_status_says_whether_every_target_was_checked_and_met() {
+        let met = || TargetCheck::checked("c=16 ≥ 0.8×", "0.97×", true);
+        let missed = || TargetCheck::checked("c=1 ≥ 0.8×", "0.49×", false);
+        let unchecked = || TargetCheck::not_run("c=1 ≥ 0.8×", "MariaDB is not reachable");
+
+        let all_met = report_of(vec![met(), met()]).tally();
+        assert_eq!((all_met.met, all_met.not_met, all_met.not_run), (2, 0, 0));
+        assert_eq!(all_met.exit_status(), 0);
+        assert_eq!(all_met.summary(), "0 target(s) not met, 2 met");
+
+        let one_missed = report_of(vec![missed(), met()]).tally();
+        assert_eq!(one_missed.exit_status(), 1);
+        assert_eq!(one_missed.summary(), "1 target(s) not met, 1 met");
+
+        // A target that could not be checked outweighs a miss: the run is incomplete.
+        let incomplete = report_of(vec![missed(), unchecked(), unchecked()]).tally();
+        assert_eq!(incomplete.exit_status(), 2);
+        assert_eq!(
+            incomplete.summary(),
+            "1 target(s) not met, 2 not run, 0 met"
+        );
     }
 }
