@@ -429,27 +429,13 @@ mod tests {
         assert_eq!(s.targets.len(), 1);
         assert_eq!(s.targets[0].verdict, Verdict::NotRun);
         assert_eq!(s.ratios[0].value, None);
-        let report = Report {
-            generated_at: "2026-01-01T00:00:00Z".into(),
-            mode: "quick",
-            command: "starkeep-bench all --quick".into(),
-            commit: None,
-            machine: Machine {
-                cores: 2,
-                load_before: [1.0; 3],
-                load_after: [1.0; 3],
-            },
-            elapsed_s: 1.0,
-            scenarios: vec![s],
-        };
-        let md = report.markdown("latest.png");
+        let md = report_of(s).markdown("latest.png");
         assert!(md.contains("| 4. Sync | first mirror ≤ 1.5× direct apply | the sync reconciler is not available yet | **not run** |"), "{md}");
         assert!(md.contains("**Not run**: the sync reconciler"), "{md}");
     }
 
-    fn report_of(targets: Vec<TargetCheck>) -> Report {
-        let mut s = Scenario::new(2, "Lifecycle", "m", "r");
-        s.targets = targets;
+    /// A quick run's report of the one scenario given.
+    fn report_of(s: Scenario) -> Report {
         Report {
             generated_at: "2026-01-01T00:00:00Z".into(),
             mode: "quick",
@@ -465,23 +451,30 @@ mod tests {
         }
     }
 
+    /// A report whose one scenario checked these targets.
+    fn report_checking(targets: Vec<TargetCheck>) -> Report {
+        let mut s = Scenario::new(2, "Lifecycle", "m", "r");
+        s.targets = targets;
+        report_of(s)
+    }
+
     #[test]
     fn the_exit_status_says_whether_every_target_was_checked_and_met() {
         let met = || TargetCheck::checked("c=16 ≥ 0.8×", "0.97×", true);
         let missed = || TargetCheck::checked("c=1 ≥ 0.8×", "0.49×", false);
         let unchecked = || TargetCheck::not_run("c=1 ≥ 0.8×", "MariaDB is not reachable");
 
-        let all_met = report_of(vec![met(), met()]).tally();
+        let all_met = report_checking(vec![met(), met()]).tally();
         assert_eq!((all_met.met, all_met.not_met, all_met.not_run), (2, 0, 0));
         assert_eq!(all_met.exit_status(), 0);
         assert_eq!(all_met.summary(), "0 target(s) not met, 2 met");
 
-        let one_missed = report_of(vec![missed(), met()]).tally();
+        let one_missed = report_checking(vec![missed(), met()]).tally();
         assert_eq!(one_missed.exit_status(), 1);
         assert_eq!(one_missed.summary(), "1 target(s) not met, 1 met");
 
         // A target that could not be checked outweighs a miss: the run is incomplete.
-        let incomplete = report_of(vec![missed(), unchecked(), unchecked()]).tally();
+        let incomplete = report_checking(vec![missed(), unchecked(), unchecked()]).tally();
         assert_eq!(incomplete.exit_status(), 2);
         assert_eq!(
             incomplete.summary(),
