@@ -5,6 +5,7 @@
 //! Each test works in its own databases and account names (a random prefix) and removes them at
 //! the end, so tests can run in parallel on the one server.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -18,6 +19,9 @@ use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
+
+#[path = "../../starkeep/tests/common/mariadb.rs"]
+mod mariadb;
 
 const MARIADB_HOST: &str = "127.0.0.1";
 const MARIADB_PORT: u16 = 3306;
@@ -92,6 +96,17 @@ impl Fixture {
         db_b: String,
         admin: Option<(&str, &str)>,
     ) -> Result<Self, String> {
+        Self::serve_on(MARIADB_PORT, prefix, db_a, db_b, admin).await
+    }
+
+    /// A starkeep whose `mysql` instance is the MariaDB on 127.0.0.1:`port`.
+    async fn serve_on(
+        port: u16,
+        prefix: String,
+        db_a: String,
+        db_b: String,
+        admin: Option<(&str, &str)>,
+    ) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(dir.path()).await.unwrap();
         let project = store.create_project("main").await.unwrap();
@@ -110,7 +125,7 @@ impl Fixture {
             project_id: project.id.clone(),
             name: "mariadb".into(),
             kind: EngineKind::Mysql,
-            dsn: format!("mysql://{admin_user}@{MARIADB_HOST}:{MARIADB_PORT}"),
+            dsn: format!("mysql://{admin_user}@{MARIADB_HOST}:{port}"),
             password: Zeroizing::new(admin_password.to_owned()),
             privilege_map: None,
             timeout: Duration::from_secs(5),
@@ -845,4 +860,80 @@ async fn a_silent_backend_answers_a_clear_500_in_bounded_time() {
     let api = starkeep_api::error::ApiError::from(err);
     assert_eq!(api.code.code(), "DBS.280500");
     fx.cleanup().await;
+}
+
+/// Pages name each account of the server once (an account on two hosts is one name, a role is no
+/// account), in byte order, and together they are the whole list. On a MariaDB of the test's own,
+/// so that every account on it is known and no other test adds or drops one between pages.
+#[tokio::test]
+async fn pages_name_each_account_once_in_byte_order() {
+    let server = mariadb::OwnMariaDb::start("list_admin", "List-admin-1");
+    let mut script: String = (0..150)
+        .map(|i| format!("CREATE USER 'acct_{i:03}'@'%';"))
+        .collect();
+    script.push_str(
+        "CREATE USER 'twice'@'%'; CREATE USER 'twice'@'localhost'; \
+         CREATE USER 'Upper'@'%'; CREATE USER 'a-dash'@'%'; CREATE ROLE 'a_role';",
+    );
+    server.root_script(&script);
+    // What the list must be, worked out here from the server's rows: users, not roles, each
+    // name once, sorted by their bytes.
+    let expected: Vec<String> = server
+        .root_rows("SELECT User, is_role FROM mysql.user")
+        .iter()
+        .filter_map(|row| row.split_once('\t'))
+        .filter(|(_, is_role)| *is_role == "N")
+        .map(|(user, _)| user.as_bytes().to_vec())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|bytes| String::from_utf8(bytes).unwrap())
+        .collect();
+    assert!(expected.len() > 150, "{expected:?}");
+    assert_eq!(expected.iter().filter(|n| *n == "twice").count(), 1);
+    assert!(!expected.iter().any(|n| n == "a_role"));
+
+    let fx = Fixture::serve_on(
+        server.port,
+        "unused".into(),
+        "unused_a".into(),
+        "unused_b".into(),
+        Some(("list_admin", "List-admin-1")),
+    )
+    .await
+    .expect("serving");
+    let mut listed = Vec::new();
+    for offset in [0, 100, 200] {
+        let r = fx
+            .call(
+                Method::GET,
+                &format!("/users?limit=100&offset={offset}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["total_count"], json!(expected.len()), "{}", r.body);
+        let page: Vec<String> = r.body["user_details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["user_name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(page.len(), expected.len().saturating_sub(offset).min(100));
+        listed.extend(page);
+    }
+    assert_eq!(listed, expected);
+    // Byte order: capitals before lower case, `-` before digits and letters.
+    let at = |name: &str| listed.iter().position(|n| n == name).unwrap();
+    assert!(at("Upper") < at("a-dash") && at("a-dash") < at("acct_000"));
+
+    // A name filter finds the account on two hosts once, and no role.
+    let r = fx
+        .call(Method::GET, "/users?limit=10&user_name=twice", None)
+        .await;
+    assert_eq!(r.body["total_count"], 1, "{}", r.body);
+    assert_eq!(r.body["user_details"].as_array().unwrap().len(), 1);
+    let r = fx
+        .call(Method::GET, "/users?limit=10&user_name=a_role", None)
+        .await;
+    assert_eq!(r.body["total_count"], 0, "{}", r.body);
 }
