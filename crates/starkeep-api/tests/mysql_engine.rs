@@ -181,16 +181,18 @@ impl Fixture {
         self.call(Method::POST, "/users", Some(body)).await
     }
 
-    async fn listed(&self, name: &str) -> Value {
+    /// `GET …/users?{query}`, which must answer 200: its body.
+    async fn list(&self, query: &str) -> Value {
         let r = self
-            .call(
-                Method::GET,
-                &format!("/users?limit=10&user_name={name}"),
-                None,
-            )
+            .call(Method::GET, &format!("/users?{query}"), None)
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let users = r.body["user_details"].as_array().unwrap();
+        r.body
+    }
+
+    async fn listed(&self, name: &str) -> Value {
+        let body = self.list(&format!("limit=10&user_name={name}")).await;
+        let users = body["user_details"].as_array().unwrap();
         users
             .iter()
             .find(|u| u["user_name"] == name)
@@ -903,16 +905,9 @@ async fn pages_name_each_account_once_in_byte_order() {
     .expect("serving");
     let mut listed = Vec::new();
     for offset in [0, 100, 200] {
-        let r = fx
-            .call(
-                Method::GET,
-                &format!("/users?limit=100&offset={offset}"),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        assert_eq!(r.body["total_count"], json!(expected.len()), "{}", r.body);
-        let page: Vec<String> = r.body["user_details"]
+        let body = fx.list(&format!("limit=100&offset={offset}")).await;
+        assert_eq!(body["total_count"], json!(expected.len()), "{body}");
+        let page: Vec<String> = body["user_details"]
             .as_array()
             .unwrap()
             .iter()
@@ -927,13 +922,9 @@ async fn pages_name_each_account_once_in_byte_order() {
     assert!(at("Upper") < at("a-dash") && at("a-dash") < at("acct_000"));
 
     // A name filter finds the account on two hosts once, and no role.
-    let r = fx
-        .call(Method::GET, "/users?limit=10&user_name=twice", None)
-        .await;
-    assert_eq!(r.body["total_count"], 1, "{}", r.body);
-    assert_eq!(r.body["user_details"].as_array().unwrap().len(), 1);
-    let r = fx
-        .call(Method::GET, "/users?limit=10&user_name=a_role", None)
-        .await;
-    assert_eq!(r.body["total_count"], 0, "{}", r.body);
+    let body = fx.list("limit=10&user_name=twice").await;
+    assert_eq!(body["total_count"], 1, "{body}");
+    assert_eq!(body["user_details"].as_array().unwrap().len(), 1);
+    let body = fx.list("limit=10&user_name=a_role").await;
+    assert_eq!(body["total_count"], 0, "{body}");
 }
