@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use starkeep_bench::scenarios::{self, Settings};
 use starkeep_bench::soak::{self, SoakSpec};
-use starkeep_bench::{chart, floor, server};
+use starkeep_bench::{chart, floor, mariadb, server};
 
 /// starkeep's benchmarks: every figure next to its reference from the same run.
 #[derive(Debug, Parser)]
@@ -102,8 +102,9 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // Recorded in the report as run, but with no password of a `--mysql-url` in it.
     let command_line = std::iter::once("starkeep-bench".to_owned())
-        .chain(std::env::args().skip(1))
+        .chain(std::env::args().skip(1).map(|arg| mariadb::redacted(&arg)))
         .collect::<Vec<_>>()
         .join(" ");
     let runtime = tokio::runtime::Runtime::new()?;

@@ -25,11 +25,27 @@ pub fn pool_over_tcp(url: &str) -> anyhow::Result<mysql_async::Pool> {
     Ok(mysql_async::Pool::new(opts))
 }
 
+/// `text` with the password of a URL in it (`mysql://user:password@host`) shown as `***`; for
+/// anything the bench prints or records about the URL it was given (`--mysql-url=…` included).
+pub fn redacted(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => text.to_owned(),
+    }
+}
+
 /// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.
 pub fn unreachable(url: &str, error: impl std::fmt::Display) -> String {
     format!(
-        "MariaDB at {url} is not reachable ({error}); `./scripts/test` starts it, or point \
-         --mysql-url at another"
+        "MariaDB at {} is not reachable ({error}); `./scripts/test` starts it, or point \
+         --mysql-url at another",
+        redacted(url)
     )
 }
 
@@ -153,5 +169,29 @@ impl Drop for OwnMariadb {
     fn drop(&mut self) {
         self.child.kill().ok();
         self.child.wait().ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redacted("mysql://bench:S3cret-pw@127.0.0.1:3399"),
+            "mysql://bench:***@127.0.0.1:3399"
+        );
+        assert_eq!(
+            redacted("--mysql-url=mysql://bench:S3cret-pw@h:1/db"),
+            "--mysql-url=mysql://bench:***@h:1/db"
+        );
+        for unchanged in ["mysql://root@127.0.0.1:3306", "--quick", "/tmp/out"] {
+            assert_eq!(redacted(unchanged), unchanged);
+        }
+        let why = unreachable("mysql://bench:S3cret-pw@127.0.0.1:3399", "refused");
+        assert!(why.contains("mysql://bench:***@127.0.0.1:3399"), "{why}");
+        assert!(why.contains("refused"), "{why}");
+        assert!(!why.contains("S3cret-pw"), "{why}");
     }
 }
