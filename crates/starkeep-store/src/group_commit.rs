@@ -1,20 +1,28 @@
 //! Group commit for the small writes every change request makes on its way: its audit event and
 //! outcome, and the pending record of an account create.
 //!
-//! One committer per store takes these writes from a queue. What has queued up while it committed
-//! the last batch goes in one transaction and one commit, so under load many requests share a
-//! commit (on SQLite, the write lock, the WAL append and the checkpoint work that come with each);
-//! alone, a write commits by itself as before. Each caller waits for its own write, so a write is
-//! in the store when its method returns, exactly as without the queue. If a batch fails, its
-//! writes are retried one by one, so a write fails only for its own reason.
+//! What has queued up while the last batch committed goes in one transaction and one commit, so
+//! under load many requests share a commit (on SQLite, the write lock, the WAL append and the
+//! checkpoint work that come with each); alone, a write commits by itself. Each caller waits for
+//! its own write, so a write is in the store when its method returns, exactly as without the
+//! queue. If a batch fails, its writes are retried one by one, so a write fails only for its own
+//! reason.
 //!
-//! On a SQLite file the committer is a thread with a connection of its own: a batch is one visit
-//! to SQLite (begin, the statements, commit) instead of a hand-off to a pool connection's worker
-//! thread for each of them. On PostgreSQL, and on an in-memory SQLite, it is a task on the pool.
+//! On a SQLite file the batch is committed by whichever caller finds the commit connection free
+//! (flat combining): it queues its write, takes the connection, and commits everything queued,
+//! its own write and those of callers that found the connection taken, on its own thread. Alone,
+//! a write thus commits with no hand-off to another thread and back (on this project's two-core
+//! machines, the wake-ups of such a hand-off cost about as much as the commit). A caller never
+//! waits for SQLite's write lock on its own thread, a runtime worker that the lock's holder (a
+//! transaction on the pool) may need: when the lock is taken, the batch goes back to the queue
+//! for a blocking thread, which waits as the pool's connections do. On PostgreSQL, and on an
+//! in-memory SQLite, a task on the pool commits the batches.
 //!
 //! The statements themselves live with their tables ([`crate::audit`], [`crate::pending`]).
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use rusqlite::types::{Null, ToSqlOutput};
 use rusqlite::{Connection, ToSql, TransactionBehavior};
@@ -125,15 +133,18 @@ impl Write {
     }
 }
 
-struct Job {
+pub(crate) struct Job {
     write: Write,
     done: oneshot::Sender<Result<u64, StoreError>>,
 }
 
 /// The queue of a store's group-committed writes.
 #[derive(Debug, Clone)]
-pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+pub(crate) enum GroupCommit {
+    /// A task on the pool commits what is queued.
+    Task(mpsc::UnboundedSender<Job>),
+    /// Callers commit what is queued on a SQLite connection they take in turn.
+    Sqlite(Arc<SqliteCommits>),
 }
 
 impl GroupCommit {
@@ -142,11 +153,11 @@ impl GroupCommit {
     pub(crate) fn on_pool(pool: AnyPool) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run_on_pool(pool, queue));
-        Self { jobs }
+        Self::Task(jobs)
     }
 
-    /// Starts a committing thread with a connection of its own to the SQLite file at `path`
-    /// (which the pool has made and migrated); it ends when the last handle is dropped.
+    /// Opens a connection of its own to the SQLite file at `path` (which the pool has made and
+    /// migrated) for the commits of the callers.
     pub(crate) fn on_sqlite_file(path: &Path, sync: SqliteSync) -> Result<Self, StoreError> {
         let open = || -> rusqlite::Result<Connection> {
             let conn = crate::data_version::side_connection(path)?;
@@ -156,21 +167,24 @@ impl GroupCommit {
         let conn = open().map_err(|e| {
             StoreError::Open(format!("opening {} for commits: {e}", path.display()))
         })?;
-        let (jobs, queue) = mpsc::unbounded_channel();
-        std::thread::Builder::new()
-            .name("store-commits".into())
-            .spawn(move || run_on_sqlite(conn, queue))
-            .map_err(|e| StoreError::Open(format!("starting the commit thread: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self::Sqlite(Arc::new(SqliteCommits {
+            queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
+            conn: Mutex::new(conn),
+        })))
     }
 
     /// Commits `write` (with whatever else is queued) and answers the rows it touched. When the
-    /// committer is gone (its runtime shut down, or its thread ended), the write commits by
-    /// itself on `pool`.
+    /// committing task is gone (its runtime shut down), the write commits by itself on `pool`.
     pub(crate) async fn write(&self, pool: &AnyPool, write: Write) -> Result<u64, StoreError> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { write, done }) {
-            return job.write.alone_on_pool(pool).await;
+        let job = Job { write, done };
+        match self {
+            GroupCommit::Task(jobs) => {
+                if let Err(mpsc::error::SendError(job)) = jobs.send(job) {
+                    return job.write.alone_on_pool(pool).await;
+                }
+            }
+            GroupCommit::Sqlite(commits) => commits.commit(job),
         }
         answer.await.unwrap_or_else(|_| {
             Err(StoreError::Database(sqlx::Error::Protocol(
@@ -180,6 +194,95 @@ impl GroupCommit {
             )))
         })
     }
+}
+
+/// The writes queued for a SQLite file, and the connection that commits them.
+pub(crate) struct SqliteCommits {
+    queue: Mutex<Vec<Job>>,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteCommits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteCommits").finish_non_exhaustive()
+    }
+}
+
+/// How long a commit waits for the write lock when another connection holds it (the pool's, or
+/// another process's): SQLite's `busy_timeout`, as on the pool's connections.
+const BUSY_WAIT: Duration = Duration::from_secs(5);
+
+/// Where a commit runs, and so whether it may wait for the write lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Committer {
+    /// The caller's own thread, a runtime worker: it must not wait, since the task that holds
+    /// the lock (a transaction on the pool) may need this very thread to finish.
+    Caller,
+    /// A blocking thread of the runtime, which may wait up to [`BUSY_WAIT`].
+    Blocking,
+}
+
+impl SqliteCommits {
+    /// Queues `job` and, if no other caller is committing, commits what is queued. When another
+    /// caller holds the connection, that caller commits `job`: it looks at the queue again each
+    /// time it lets the connection go, and this caller queued before it tried to take it.
+    fn commit(self: &Arc<Self>, job: Job) {
+        lock(&self.queue).push(job);
+        self.commit_queued(Committer::Caller);
+    }
+
+    /// Commits what is queued unless another caller holds the connection, and again while more
+    /// queued meanwhile.
+    fn commit_queued(self: &Arc<Self>, committer: Committer) {
+        loop {
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            let wait = match committer {
+                Committer::Caller => Duration::ZERO,
+                Committer::Blocking => BUSY_WAIT,
+            };
+            // Only fails for a closed connection, which the statements will then report.
+            let _ = conn.busy_timeout(wait);
+            let mut jobs = std::mem::take(&mut *lock(&self.queue));
+            while !jobs.is_empty() {
+                let rest = jobs.split_off(jobs.len().min(MAX_BATCH));
+                let batch = std::mem::replace(&mut jobs, rest);
+                if let Err(mut busy) = commit_on_sqlite(&mut conn, batch, committer) {
+                    // Back to the head of the queue, in order, for a blocking thread to commit.
+                    busy.append(&mut jobs);
+                    let mut queue = lock(&self.queue);
+                    busy.append(&mut queue);
+                    *queue = busy;
+                    drop(queue);
+                    drop(conn);
+                    let this = Arc::clone(self);
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(runtime) => {
+                            runtime.spawn_blocking(move || this.commit_queued(Committer::Blocking));
+                        }
+                        Err(_) => this.commit_queued(Committer::Blocking),
+                    }
+                    return;
+                }
+            }
+            drop(conn);
+            // Looked at only now the connection is free: a caller that queued while it was
+            // taken is either seen here or takes the connection itself.
+            if lock(&self.queue).is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// The queue, even if a caller panicked while holding it (a `Vec` push cannot leave it broken).
+fn lock(queue: &Mutex<Vec<Job>>) -> MutexGuard<'_, Vec<Job>> {
+    queue
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Takes the first write waiting in `queue` and whatever queued behind it, up to [`MAX_BATCH`],
@@ -229,22 +332,38 @@ async fn together_on_pool(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx
     Ok(rows)
 }
 
-fn run_on_sqlite(mut conn: Connection, mut queue: mpsc::UnboundedReceiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while let Some(job) = queue.blocking_recv() {
-        jobs.push(job);
-        take_queued(&mut queue, &mut jobs);
-        if jobs.len() > 1 {
-            if let Ok(rows) = together_on_sqlite(&mut conn, &jobs) {
+/// Commits `jobs` in one transaction, or one by one if that fails, and answers each. On the
+/// caller's thread, a write lock held elsewhere stops it: it answers the jobs it has not
+/// committed as `Err`, unanswered, for a thread that may wait.
+fn commit_on_sqlite(
+    conn: &mut Connection,
+    mut jobs: Vec<Job>,
+    committer: Committer,
+) -> Result<(), Vec<Job>> {
+    let stop_at_busy = |e: &rusqlite::Error| {
+        committer == Committer::Caller
+            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+    };
+    if jobs.len() > 1 {
+        match together_on_sqlite(conn, &jobs) {
+            Ok(rows) => {
                 answer_all(jobs.drain(..), rows);
-                continue;
+                return Ok(());
             }
-        }
-        for job in jobs.drain(..) {
-            let answer = job.write.statement().on_sqlite(&conn);
-            let _ = job.done.send(answer.map_err(Into::into));
+            Err(e) if stop_at_busy(&e) => return Err(jobs),
+            Err(_) => {}
         }
     }
+    let mut jobs = jobs.into_iter();
+    while let Some(job) = jobs.next() {
+        match job.write.statement().on_sqlite(conn) {
+            Err(e) if stop_at_busy(&e) => return Err(std::iter::once(job).chain(jobs).collect()),
+            answer => {
+                let _ = job.done.send(answer.map_err(Into::into));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn together_on_sqlite(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<u64>> {
@@ -260,5 +379,94 @@ fn together_on_sqlite(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<V
 fn answer_all(jobs: impl Iterator<Item = Job>, rows: Vec<u64>) {
     for (job, rows) in jobs.zip(rows) {
         let _ = job.done.send(Ok(rows));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn insert(id: &str) -> Write {
+        Write::InsertAudit {
+            id: id.to_owned(),
+            event: AuditEvent {
+                at_ms: 1,
+                request_id: format!("req-{id}"),
+                actor: "admin".into(),
+                project_id: "p1".into(),
+                instance_id: "i1".into(),
+                action: "create_account".into(),
+                account: None,
+                status: 0,
+                error_code: None,
+            },
+        }
+    }
+
+    /// Queues `writes` as callers that found the connection taken would, and answers their
+    /// answers.
+    fn queue(commits: &SqliteCommits, writes: Vec<Write>) -> Vec<oneshot::Receiver<Answer>> {
+        writes
+            .into_iter()
+            .map(|write| {
+                let (done, answer) = oneshot::channel();
+                lock(&commits.queue).push(Job { write, done });
+                answer
+            })
+            .collect()
+    }
+
+    type Answer = Result<u64, StoreError>;
+
+    /// What a caller that finds the connection free commits: everything queued, in one
+    /// transaction; when one write of it fails, that one fails alone and the others land.
+    #[tokio::test]
+    async fn what_queued_meanwhile_shares_one_commit_and_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
+        let GroupCommit::Sqlite(commits) = &store.commits else {
+            panic!("a store on a SQLite file commits on its callers' threads");
+        };
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&made);
+        lock_conn(commits).commit_hook(Some(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            false
+        }));
+
+        let answers = queue(commits, (0..10).map(|i| insert(&format!("a{i}"))).collect());
+        commits.commit_queued(Committer::Caller);
+        for answer in answers {
+            assert_eq!(answer.await.unwrap().unwrap(), 1);
+        }
+        assert_eq!(made.load(Ordering::SeqCst), 1, "ten writes, one commit");
+        assert!(lock(&commits.queue).is_empty());
+
+        // The fifth takes the id of an event already there.
+        let ids = ["b0", "b1", "b2", "b3", "a4", "b5"];
+        let answers = queue(commits, ids.iter().map(|id| insert(id)).collect());
+        commits.commit_queued(Committer::Caller);
+        for (id, answer) in ids.iter().zip(answers) {
+            let answer = answer.await.unwrap();
+            if *id == "a4" {
+                assert!(answer.is_err(), "{id}: {answer:?}");
+            } else {
+                assert_eq!(answer.unwrap(), 1, "{id}");
+            }
+        }
+        let events = store
+            .list_audit(&crate::AuditFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 15);
+    }
+
+    fn lock_conn(commits: &SqliteCommits) -> MutexGuard<'_, Connection> {
+        commits.conn.lock().unwrap()
     }
 }

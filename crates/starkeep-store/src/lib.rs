@@ -8,7 +8,8 @@
 //!
 //! Every method is one statement or one transaction: a write either happens whole or not at all.
 //! The small writes on a request's path share commits under load ([`group_commit`]); on a
-//! SQLite file they go through a connection of their own (rusqlite, the same SQLite library).
+//! SQLite file the requests commit them themselves, in turn, on a connection of their own
+//! (rusqlite, the same SQLite library).
 //! What the rows *mean* (engines, privileges) is decided by the callers; this crate only keeps
 //! them.
 
@@ -78,7 +79,7 @@ impl SqliteSync {
         }
     }
 
-    /// What every connection to the SQLite file sets first, the pool's and the commit thread's.
+    /// What every connection to the SQLite file sets first, the pool's and the group commits'.
     fn connection_pragmas(self) -> String {
         format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \

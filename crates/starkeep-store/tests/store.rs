@@ -101,6 +101,63 @@ on_both_stores!(
     projects_can_take_a_given_id,
 );
 
+/// A write on a request's path, made while a transaction of another task on the same thread
+/// holds SQLite's write lock, waits for the lock without holding up that thread: the
+/// transaction gets to commit, and then the write lands. (Waiting on the caller's thread would
+/// stall both for SQLite's busy timeout, and then fail the write.)
+#[tokio::test]
+async fn a_write_waits_for_a_transaction_held_on_its_own_thread() {
+    use sqlx::Connection;
+    use starkeep_store::{AuditEvent, AuditFilter};
+    let (store, _keep) = open(Backend::Sqlite).await;
+    let Keep::Dir(dir) = &_keep else {
+        unreachable!("a SQLite store lives in a directory")
+    };
+    let file = dir.path().join(starkeep_store::SQLITE_FILE);
+    let mut other = sqlx::AnyConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let write = tokio::spawn({
+        let store = store.clone();
+        async move {
+            store
+                .begin_audit(&AuditEvent {
+                    at_ms: 1,
+                    request_id: "req-1".into(),
+                    actor: "admin".into(),
+                    project_id: "p1".into(),
+                    instance_id: "i1".into(),
+                    action: "delete_account".into(),
+                    account: Some("u1".into()),
+                    status: 0,
+                    error_code: None,
+                })
+                .await
+        }
+    });
+    // The write's turn on this (only) thread comes now, and finds the lock taken.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!write.is_finished(), "{:?}", write.await);
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    write
+        .await
+        .unwrap()
+        .expect("the write lands once the lock is free");
+    let events = store
+        .list_audit(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].request_id, "req-1");
+}
+
 fn account(name: &str, system: bool) -> NewStoredAccount {
     NewStoredAccount {
         name: name.to_owned(),
