@@ -9,7 +9,10 @@
 use std::process::Command;
 
 use starkeep_domain::{DatabaseSelection, Ddl, Dml, PageRequest, Privileges};
-use starkeep_store::{AccountWrite, Backend, NewInstance, NewStoredAccount, Store, StoreError};
+use starkeep_store::{
+    AccountWrite, AuditEvent, AuditFilter, Backend, NewInstance, NewStoredAccount, Store,
+    StoreError,
+};
 
 /// What keeps a test's store alive; dropping it removes the store.
 enum Keep {
@@ -108,7 +111,6 @@ on_both_stores!(
 #[tokio::test]
 async fn a_write_waits_for_a_transaction_held_on_its_own_thread() {
     use sqlx::Connection;
-    use starkeep_store::{AuditEvent, AuditFilter};
     let (store, _keep) = open(Backend::Sqlite).await;
     let Keep::Dir(dir) = &_keep else {
         unreachable!("a SQLite store lives in a directory")
@@ -125,17 +127,7 @@ async fn a_write_waits_for_a_transaction_held_on_its_own_thread() {
         let store = store.clone();
         async move {
             store
-                .begin_audit(&AuditEvent {
-                    at_ms: 1,
-                    request_id: "req-1".into(),
-                    actor: "admin".into(),
-                    project_id: "p1".into(),
-                    instance_id: "i1".into(),
-                    action: "delete_account".into(),
-                    account: Some("u1".into()),
-                    status: 0,
-                    error_code: None,
-                })
+                .begin_audit(&audit_event(1, "req-1", "i1", Some("u1")))
                 .await
         }
     });
@@ -147,15 +139,35 @@ async fn a_write_waits_for_a_transaction_held_on_its_own_thread() {
         .await
         .unwrap()
         .expect("the write lands once the lock is free");
-    let events = store
+    let events = all_audit(&store).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].request_id, "req-1");
+}
+
+/// The audit event of a create in flight, by `admin` in project `p1`.
+fn audit_event(at_ms: i64, request_id: &str, instance: &str, account: Option<&str>) -> AuditEvent {
+    AuditEvent {
+        at_ms,
+        request_id: request_id.into(),
+        actor: "admin".into(),
+        project_id: "p1".into(),
+        instance_id: instance.into(),
+        action: "create_account".into(),
+        account: account.map(String::from),
+        status: 0,
+        error_code: None,
+    }
+}
+
+/// The store's audit events (up to 100), newest first.
+async fn all_audit(store: &Store) -> Vec<AuditEvent> {
+    store
         .list_audit(&AuditFilter {
-            limit: 10,
+            limit: 100,
             ..Default::default()
         })
         .await
-        .unwrap();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].request_id, "req-1");
+        .unwrap()
 }
 
 fn account(name: &str, system: bool) -> NewStoredAccount {
@@ -509,17 +521,9 @@ async fn sync_applied_hashes_follow_ownership(store: Store) {
 }
 
 async fn audit_events_read_back_newest_first(store: Store) {
-    use starkeep_store::{AuditEvent, AuditFilter};
     let event = |at_ms: i64, instance: &str, account: Option<&str>| AuditEvent {
-        at_ms,
-        request_id: format!("req-{at_ms}"),
-        actor: "admin".into(),
-        project_id: "p1".into(),
-        instance_id: instance.into(),
-        action: "create_account".into(),
-        account: account.map(String::from),
         status: 200,
-        error_code: None,
+        ..audit_event(at_ms, &format!("req-{at_ms}"), instance, account)
     };
     store
         .record_audit(&event(1, "i1", Some("a")))
@@ -531,13 +535,7 @@ async fn audit_events_read_back_newest_first(store: Store) {
     failed.error_code = Some("DBS.280001".into());
     store.record_audit(&failed).await.unwrap();
 
-    let all = store
-        .list_audit(&AuditFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = all_audit(&store).await;
     assert_eq!(all.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [3, 2, 1]);
     assert_eq!(all[1], failed);
     let i1 = store
@@ -584,7 +582,6 @@ async fn pending_creates_are_found_until_ended(store: Store) {
 /// Audit events and pending records written at the same moment share commits; one that fails
 /// (an attempt id taken) fails alone, and every other lands.
 async fn writes_made_together_land_together_and_fail_alone(store: Store) {
-    use starkeep_store::{AuditEvent, AuditFilter, StoreError};
     let inst = instance(&store).await;
     store
         .begin_pending_create(&inst.id, "u0", "taken")
@@ -599,18 +596,8 @@ async fn writes_made_together_land_together_and_fail_alone(store: Store) {
             } else {
                 format!("attempt-{i}")
             };
-            let event = AuditEvent {
-                at_ms: 5,
-                request_id: format!("req-{i}"),
-                actor: "admin".into(),
-                project_id: "p1".into(),
-                instance_id: id.as_str().into(),
-                action: "create_account".into(),
-                account: Some(format!("u{i}")),
-                status: 0,
-                error_code: None,
-            };
             let name = format!("u{i}");
+            let event = audit_event(5, &format!("req-{i}"), id.as_str(), Some(&name));
             let (pending, audit) = tokio::join!(
                 store.begin_pending_create(&id, &name, &attempt),
                 store.begin_audit(&event)
@@ -643,13 +630,7 @@ async fn writes_made_together_land_together_and_fail_alone(store: Store) {
         store.finish_audit("no-such-event", 200, None).await,
         Err(StoreError::NotFound(_))
     ));
-    let events = store
-        .list_audit(&AuditFilter {
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let events = all_audit(&store).await;
     assert_eq!(events.len(), 40);
     assert!(events.iter().all(|e| e.status == 200));
     let mut requests: Vec<&str> = events.iter().map(|e| e.request_id.as_str()).collect();
