@@ -170,17 +170,16 @@ pub struct Floor {
     pub addr: SocketAddr,
 }
 
+/// Where `floor-server` finds the MariaDB URL when [`Floor::start`] starts it: in the
+/// environment, which only this user can read, rather than in the arguments.
+pub const MYSQL_URL_ENV: &str = "STARKEEP_BENCH_FLOOR_MYSQL";
+
 impl Floor {
     /// Starts this program's `floor-server` on `mysql_url` and waits for its address.
     pub fn start(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
         let mut child = Command::new(this_program()?)
-            .args([
-                "floor-server",
-                "--mysql-url",
-                mysql_url,
-                "--database",
-                database,
-            ])
+            .args(["floor-server", "--database", database])
+            .env(MYSQL_URL_ENV, mysql_url)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

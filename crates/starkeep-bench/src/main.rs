@@ -61,7 +61,9 @@ enum Command {
     /// own (not for use by hand).
     #[command(hide = true)]
     FloorServer {
-        #[arg(long)]
+        /// Taken from the environment when started by `all`, so that a password in it is not
+        /// in the process's arguments.
+        #[arg(long, env = floor::MYSQL_URL_ENV)]
         mysql_url: String,
         /// The database the accounts are granted on.
         #[arg(long)]

@@ -40,6 +40,26 @@ pub fn redacted(text: &str) -> String {
     }
 }
 
+/// `url` without its password, and the password (decoded; empty when there is none): for
+/// `starkeep instance add`, which takes the password on stdin rather than in its arguments, where
+/// any user of the machine could read it.
+pub fn split_password(url: &str) -> (String, String) {
+    let password = mysql_async::Opts::from_url(url)
+        .ok()
+        .and_then(|opts| opts.pass().map(str::to_owned))
+        .unwrap_or_default();
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), password);
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            (format!("{scheme}://{user}@{host}"), password)
+        }
+        None => (url.to_owned(), password),
+    }
+}
+
 /// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.
 pub fn unreachable(url: &str, error: impl std::fmt::Display) -> String {
     format!(
@@ -193,5 +213,20 @@ mod tests {
         assert!(why.contains("mysql://bench:***@127.0.0.1:3399"), "{why}");
         assert!(why.contains("refused"), "{why}");
         assert!(!why.contains("S3cret-pw"), "{why}");
+    }
+
+    #[test]
+    fn a_password_is_taken_out_of_a_url() {
+        assert_eq!(
+            split_password("mysql://bench:S3cret%40pw@127.0.0.1:3399/db"),
+            (
+                "mysql://bench@127.0.0.1:3399/db".to_owned(),
+                "S3cret@pw".to_owned()
+            )
+        );
+        assert_eq!(
+            split_password("mysql://root@127.0.0.1:3306"),
+            ("mysql://root@127.0.0.1:3306".to_owned(), String::new())
+        );
     }
 }

@@ -63,7 +63,9 @@ pub enum Backend {
 pub enum SqliteSync {
     /// `synchronous = NORMAL`: a commit is in the write-ahead log when it returns, so it
     /// survives starkeep crashing or being killed; the log is flushed to disk at checkpoints, so
-    /// a power loss can take back the commits since the last one. No flush waits on a request.
+    /// a power loss can take back the commits since the last one. A commit waits for a flush
+    /// only when it is the one that starts a checkpoint (SQLite's automatic one, each 1,000 or
+    /// so pages of log).
     #[default]
     Normal,
     /// `synchronous = FULL`: every commit is flushed to disk before it returns (one `fsync`,

@@ -85,8 +85,9 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
             &ratio_refs,
         ));
     }
+    let (dsn, password) = mariadb::split_password(&settings.mysql_url);
     let api_instance = server
-        .add_sql_instance("bench-mariadb", &settings.mysql_url, "", 5)
+        .add_sql_instance("bench-mariadb", &dsn, &password, 5)
         .map_err(|e| format!("not run: {e}"));
     let floor = Floor::start(&settings.mysql_url, DATABASE);
     if let Err(e) = &floor {
