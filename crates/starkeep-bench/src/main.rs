@@ -81,8 +81,14 @@ struct Common {
     starkeep_bin: Option<PathBuf>,
 }
 
+/// The repository's `bench/results`, named without `..` so that `--help` shows where it is.
 fn default_out() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/results"))
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(crate_dir)
+        .join("bench/results")
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
