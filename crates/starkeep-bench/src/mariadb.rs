@@ -28,15 +28,9 @@ pub fn pool_over_tcp(url: &str) -> anyhow::Result<mysql_async::Pool> {
 /// `text` with the password of a URL in it (`mysql://user:password@host`) shown as `***`; for
 /// anything the bench prints or records about the URL it was given (`--mysql-url=…` included).
 pub fn redacted(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => text.to_owned(),
+    match around_password(text) {
+        Some((before, _, after)) => format!("{before}:***{after}"),
+        None => text.to_owned(),
     }
 }
 
@@ -48,16 +42,19 @@ pub fn split_password(url: &str) -> (String, String) {
         .ok()
         .and_then(|opts| opts.pass().map(str::to_owned))
         .unwrap_or_default();
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), password);
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            (format!("{scheme}://{user}@{host}"), password)
-        }
+    match around_password(url) {
+        Some((before, _, after)) => (format!("{before}{after}"), password),
         None => (url.to_owned(), password),
     }
+}
+
+/// The text around the password of a URL in `text`: up to the user name, the password, and from
+/// the `@` on; `None` when the URL has no password.
+fn around_password(text: &str) -> Option<(&str, &str, &str)> {
+    let start = text.find("://")? + "://".len();
+    let at = start + text[start..].find('@')?;
+    let colon = start + text[start..at].find(':')?;
+    Some((&text[..colon], &text[colon + 1..at], &text[at..]))
 }
 
 /// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.

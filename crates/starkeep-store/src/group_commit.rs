@@ -250,13 +250,9 @@ impl SqliteCommits {
             while !jobs.is_empty() {
                 let rest = jobs.split_off(jobs.len().min(MAX_BATCH));
                 let batch = std::mem::replace(&mut jobs, rest);
-                if let Err(mut busy) = commit_on_sqlite(&mut conn, batch, committer) {
+                if let Err(busy) = commit_on_sqlite(&mut conn, batch, committer) {
                     // Back to the head of the queue, in order, for a blocking thread to commit.
-                    busy.append(&mut jobs);
-                    let mut queue = lock(&self.queue);
-                    busy.append(&mut queue);
-                    *queue = busy;
-                    drop(queue);
+                    lock(&self.queue).splice(0..0, busy.into_iter().chain(jobs));
                     drop(conn);
                     let this = Arc::clone(self);
                     match tokio::runtime::Handle::try_current() {
@@ -333,8 +329,8 @@ async fn together_on_pool(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx
 }
 
 /// Commits `jobs` in one transaction, or one by one if that fails, and answers each. On the
-/// caller's thread, a write lock held elsewhere stops it: it answers the jobs it has not
-/// committed as `Err`, unanswered, for a thread that may wait.
+/// caller's thread, a write lock held elsewhere stops it: it hands back, unanswered, the jobs it
+/// has not committed, for a thread that may wait.
 fn commit_on_sqlite(
     conn: &mut Connection,
     mut jobs: Vec<Job>,
