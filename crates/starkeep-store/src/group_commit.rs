@@ -18,10 +18,14 @@
 //! for a blocking thread, which waits as the pool's connections do. On PostgreSQL, and on an
 //! in-memory SQLite, a task on the pool commits the batches.
 //!
+//! Nor does a commit on a SQLite file copy the write-ahead log back into the database (SQLite's
+//! automatic checkpoint, which waits for two flushes): the commit connection leaves that to the
+//! thread of [`crate::checkpoint`], and asks it every [`CHECKPOINT_EVERY`] commits.
+//!
 //! The statements themselves live with their tables ([`crate::audit`], [`crate::pending`]).
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::Duration;
 
 use rusqlite::types::{Null, ToSqlOutput};
@@ -31,10 +35,19 @@ use sqlx::query::Query;
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::Checkpointer;
 use crate::{AuditEvent, SqliteSync, StoreError};
 
 /// At most this many writes share one commit.
 const MAX_BATCH: usize = 64;
+
+/// The commit connection asks for a checkpoint after this many commits: one write alone adds
+/// about five pages to the log, so about as often as SQLite's own automatic checkpoint would run.
+const CHECKPOINT_EVERY: u32 = 200;
+
+/// SQLite's own automatic checkpoint, in pages of log: the commit connection's again if the
+/// checkpoint thread is gone.
+const SQLITE_AUTOCHECKPOINT: u32 = 1000;
 
 /// A value bound to a [`Statement`].
 #[derive(Debug, Clone, Copy)]
@@ -167,10 +180,29 @@ impl GroupCommit {
         let conn = open().map_err(|e| {
             StoreError::Open(format!("opening {} for commits: {e}", path.display()))
         })?;
-        Ok(Self::Sqlite(Arc::new(SqliteCommits {
-            queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
-            conn: Mutex::new(conn),
-        })))
+        let commits = Arc::new_cyclic(|commits: &Weak<SqliteCommits>| {
+            let checkpointer = match Checkpointer::start(path, sync, Weak::clone(commits)) {
+                Ok(checkpointer) => Some(checkpointer),
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "no checkpoint thread for the store; commits checkpoint the log themselves"
+                    );
+                    None
+                }
+            };
+            let mut conn = CommitConnection {
+                conn,
+                since_checkpoint: 0,
+                checkpointer: None,
+            };
+            conn.hand_checkpoints_to(checkpointer);
+            SqliteCommits {
+                queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
+                conn: Mutex::new(conn),
+            }
+        });
+        Ok(Self::Sqlite(commits))
     }
 
     /// Commits `write` (with whatever else is queued) and answers the rows it touched. When the
@@ -199,7 +231,51 @@ impl GroupCommit {
 /// The writes queued for a SQLite file, and the connection that commits them.
 pub(crate) struct SqliteCommits {
     queue: Mutex<Vec<Job>>,
-    conn: Mutex<Connection>,
+    conn: Mutex<CommitConnection>,
+}
+
+/// The connection that commits the queued writes, and the thread that checkpoints for it.
+struct CommitConnection {
+    conn: Connection,
+    /// Commits since the checkpoint thread was last asked.
+    since_checkpoint: u32,
+    /// `None` when the thread could not start or has stopped; the connection then checkpoints
+    /// itself, as SQLite does by default.
+    checkpointer: Option<Checkpointer>,
+}
+
+impl CommitConnection {
+    /// Leaves checkpoints to `checkpointer`, or, if there is none, to SQLite's automatic one.
+    fn hand_checkpoints_to(&mut self, checkpointer: Option<Checkpointer>) {
+        let pages = if checkpointer.is_some() {
+            0
+        } else {
+            SQLITE_AUTOCHECKPOINT
+        };
+        if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", pages) {
+            tracing::warn!(error = %e, pages, "could not set the store's automatic checkpoint");
+        }
+        self.checkpointer = checkpointer;
+    }
+
+    /// Counts a commit, and asks for a checkpoint every [`CHECKPOINT_EVERY`].
+    fn committed(&mut self) {
+        self.since_checkpoint += 1;
+        if self.since_checkpoint < CHECKPOINT_EVERY {
+            return;
+        }
+        self.since_checkpoint = 0;
+        if self
+            .checkpointer
+            .as_ref()
+            .is_some_and(|thread| !thread.ask())
+        {
+            tracing::warn!(
+                "the store's checkpoint thread stopped; commits checkpoint the log again"
+            );
+            self.hand_checkpoints_to(None);
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteCommits {
@@ -245,23 +321,28 @@ impl SqliteCommits {
                 Committer::Blocking => BUSY_WAIT,
             };
             // Only fails for a closed connection, which the statements will then report.
-            let _ = conn.busy_timeout(wait);
+            let _ = conn.conn.busy_timeout(wait);
             let mut jobs = std::mem::take(&mut *lock(&self.queue));
             while !jobs.is_empty() {
                 let rest = jobs.split_off(jobs.len().min(MAX_BATCH));
                 let batch = std::mem::replace(&mut jobs, rest);
-                if let Err(busy) = commit_on_sqlite(&mut conn, batch, committer) {
-                    // Back to the head of the queue, in order, for a blocking thread to commit.
-                    lock(&self.queue).splice(0..0, busy.into_iter().chain(jobs));
-                    drop(conn);
-                    let this = Arc::clone(self);
-                    match tokio::runtime::Handle::try_current() {
-                        Ok(runtime) => {
-                            runtime.spawn_blocking(move || this.commit_queued(Committer::Blocking));
+                match commit_on_sqlite(&mut conn.conn, batch, committer) {
+                    Ok(()) => conn.committed(),
+                    Err(busy) => {
+                        // Back to the head of the queue, in order, for a blocking thread to commit.
+                        lock(&self.queue).splice(0..0, busy.into_iter().chain(jobs));
+                        drop(conn);
+                        let this = Arc::clone(self);
+                        match tokio::runtime::Handle::try_current() {
+                            Ok(runtime) => {
+                                runtime.spawn_blocking(move || {
+                                    this.commit_queued(Committer::Blocking)
+                                });
+                            }
+                            Err(_) => this.commit_queued(Committer::Blocking),
                         }
-                        Err(_) => this.commit_queued(Committer::Blocking),
+                        return;
                     }
-                    return;
                 }
             }
             drop(conn);
@@ -271,6 +352,24 @@ impl SqliteCommits {
                 return;
             }
         }
+    }
+
+    /// Checkpoints the log on `conn` (the checkpoint thread's own connection). The first pass
+    /// copies the log alongside the commits. What they add meanwhile, the second copies with the
+    /// commit connection held, so that when it lets go the log is in the database whole, and the
+    /// next commit writes the log from its start again. (Otherwise, under steady load, the log
+    /// would only grow: SQLite starts it over only at a commit that finds it copied whole.)
+    /// Writes queued during the second pass are committed here after it.
+    pub(crate) fn checkpoint(self: &Arc<Self>, conn: &Connection) -> rusqlite::Result<()> {
+        crate::checkpoint::passive(conn)?;
+        let held = self
+            .conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let rest = crate::checkpoint::passive(conn);
+        drop(held);
+        self.commit_queued(Committer::Blocking);
+        rest
     }
 }
 
@@ -421,18 +520,18 @@ mod tests {
     #[tokio::test]
     async fn what_queued_meanwhile_shares_one_commit_and_fails_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::Store::open_sqlite(dir.path()).await.unwrap();
-        let GroupCommit::Sqlite(commits) = &store.commits else {
-            panic!("a store on a SQLite file commits on its callers' threads");
-        };
+        let (store, commits) = store_in(dir.path()).await;
         let made = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&made);
-        lock_conn(commits).commit_hook(Some(move || {
+        lock_conn(&commits).conn.commit_hook(Some(move || {
             counter.fetch_add(1, Ordering::SeqCst);
             false
         }));
 
-        let answers = queue(commits, (0..10).map(|i| insert(&format!("a{i}"))).collect());
+        let answers = queue(
+            &commits,
+            (0..10).map(|i| insert(&format!("a{i}"))).collect(),
+        );
         commits.commit_queued(Committer::Caller);
         for answer in answers {
             assert_eq!(answer.await.unwrap().unwrap(), 1);
@@ -442,7 +541,7 @@ mod tests {
 
         // The fifth takes the id of an event already there.
         let ids = ["b0", "b1", "b2", "b3", "a4", "b5"];
-        let answers = queue(commits, ids.iter().map(|id| insert(id)).collect());
+        let answers = queue(&commits, ids.iter().map(|id| insert(id)).collect());
         commits.commit_queued(Committer::Caller);
         for (id, answer) in ids.iter().zip(answers) {
             let answer = answer.await.unwrap();
@@ -462,7 +561,72 @@ mod tests {
         assert_eq!(events.len(), 15);
     }
 
-    fn lock_conn(commits: &SqliteCommits) -> MutexGuard<'_, Connection> {
+    /// The store's queue and commit connection on a SQLite file in `dir`.
+    async fn store_in(dir: &Path) -> (crate::Store, Arc<SqliteCommits>) {
+        let store = crate::Store::open_sqlite(dir).await.unwrap();
+        let GroupCommit::Sqlite(commits) = &store.commits else {
+            panic!("a store on a SQLite file commits on its callers' threads");
+        };
+        let commits = Arc::clone(commits);
+        (store, commits)
+    }
+
+    /// Writes events `{prefix}0` to `{prefix}{n - 1}` one after the other, as requests one at
+    /// a time make them; answers the size the log file has grown to.
+    async fn write_alone(store: &crate::Store, dir: &Path, prefix: &str, n: usize) -> u64 {
+        for i in 0..n {
+            let write = insert(&format!("{prefix}{i}"));
+            assert_eq!(store.commits.write(&store.pool, write).await.unwrap(), 1);
+        }
+        let log = dir.join(format!("{}-wal", crate::SQLITE_FILE));
+        std::fs::metadata(log).unwrap().len()
+    }
+
+    fn autocheckpoint(commits: &SqliteCommits) -> u32 {
+        lock_conn(commits)
+            .conn
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .unwrap()
+    }
+
+    /// No commit checkpoints, and yet a steady run of them leaves the log short: the checkpoint
+    /// thread copies it back, and the commits then write it from the start again. Without the
+    /// thread, the same run makes the log several times as long.
+    #[tokio::test]
+    async fn the_log_stays_short_though_no_commit_checkpoints() {
+        const WRITES: usize = 3_000;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, commits) = store_in(dir.path()).await;
+        assert_eq!(autocheckpoint(&commits), 0);
+        let checkpointed = write_alone(&store, dir.path(), "w", WRITES).await;
+
+        let bare = tempfile::tempdir().unwrap();
+        let (unchecked, commits) = store_in(bare.path()).await;
+        // Dropping the handle ends the thread; the commits still do not checkpoint.
+        lock_conn(&commits).checkpointer = None;
+        let grown = write_alone(&unchecked, bare.path(), "w", WRITES).await;
+
+        assert!(
+            checkpointed * 3 < grown,
+            "log of {checkpointed} bytes with the checkpoint thread, {grown} without"
+        );
+    }
+
+    /// If the checkpoint thread is gone, the commit connection finds out when it next asks, and
+    /// goes back to SQLite's automatic checkpoint.
+    #[tokio::test]
+    async fn commits_checkpoint_again_once_the_thread_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, commits) = store_in(dir.path()).await;
+        lock_conn(&commits).checkpointer = Some(Checkpointer::stopped());
+        write_alone(&store, dir.path(), "a", CHECKPOINT_EVERY as usize - 1).await;
+        assert_eq!(autocheckpoint(&commits), 0, "not asked yet");
+        write_alone(&store, dir.path(), "b", 1).await;
+        assert_eq!(autocheckpoint(&commits), SQLITE_AUTOCHECKPOINT);
+        assert!(lock_conn(&commits).checkpointer.is_none());
+    }
+
+    fn lock_conn(commits: &SqliteCommits) -> MutexGuard<'_, CommitConnection> {
         commits.conn.lock().unwrap()
     }
 }

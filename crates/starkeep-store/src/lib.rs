@@ -9,13 +9,15 @@
 //! Every method is one statement or one transaction: a write either happens whole or not at all.
 //! The small writes on a request's path share commits under load ([`group_commit`]); on a
 //! SQLite file the requests commit them themselves, in turn, on a connection of their own
-//! (rusqlite, the same SQLite library).
+//! (rusqlite, the same SQLite library), and a thread of the store's copies the write-ahead log
+//! back into the database ([`checkpoint`]).
 //! What the rows *mean* (engines, privileges) is decided by the callers; this crate only keeps
 //! them.
 
 mod access_keys;
 mod accounts;
 mod audit;
+mod checkpoint;
 mod data_version;
 mod error;
 mod group_commit;
@@ -63,9 +65,11 @@ pub enum Backend {
 pub enum SqliteSync {
     /// `synchronous = NORMAL`: a commit is in the write-ahead log when it returns, so it
     /// survives starkeep crashing or being killed; the log is flushed to disk at checkpoints, so
-    /// a power loss can take back the commits since the last one. A commit waits for a flush
-    /// only when it is the one that starts a checkpoint (SQLite's automatic one, each 1,000 or
-    /// so pages of log).
+    /// a power loss can take back the commits since the last one. The checkpoints (each 1,000
+    /// or so pages of log) run on a thread of their own: a request's audit or pending write
+    /// waits for their flushes only if it comes while the last few pages are copied, and a
+    /// write through the pool only if it finds the log long and starts SQLite's automatic
+    /// checkpoint itself.
     #[default]
     Normal,
     /// `synchronous = FULL`: every commit is flushed to disk before it returns (one `fsync`,
