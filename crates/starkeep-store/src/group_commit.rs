@@ -15,7 +15,9 @@
 //! machines, the wake-ups of such a hand-off cost about as much as the commit). A caller never
 //! waits for SQLite's write lock on its own thread, a runtime worker that the lock's holder (a
 //! transaction on the pool) may need: when the lock is taken, the batch goes back to the queue
-//! for a blocking thread, which waits as the pool's connections do. On PostgreSQL, and on an
+//! for a blocking thread, which waits as the pool's connections do. With `--sqlite-sync full`,
+//! where every commit waits for a flush, the callers leave the committing to blocking threads
+//! from the start. On PostgreSQL, and on an
 //! in-memory SQLite, a task on the pool commits the batches.
 //!
 //! Nor does a commit on a SQLite file copy the write-ahead log back into the database (SQLite's
@@ -200,6 +202,7 @@ impl GroupCommit {
             SqliteCommits {
                 queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
                 conn: Mutex::new(conn),
+                callers_commit: sync != SqliteSync::Full,
             }
         });
         Ok(Self::Sqlite(commits))
@@ -232,6 +235,9 @@ impl GroupCommit {
 pub(crate) struct SqliteCommits {
     queue: Mutex<Vec<Job>>,
     conn: Mutex<CommitConnection>,
+    /// Whether callers commit on their own thread: not where every commit waits for a flush
+    /// ([`SqliteSync::Full`]), which would hold up a runtime worker.
+    callers_commit: bool,
 }
 
 /// The connection that commits the queued writes, and the thread that checkpoints for it.
@@ -304,7 +310,23 @@ impl SqliteCommits {
     /// time it lets the connection go, and this caller queued before it tried to take it.
     fn commit(self: &Arc<Self>, job: Job) {
         lock(&self.queue).push(job);
-        self.commit_queued(Committer::Caller);
+        if self.callers_commit {
+            self.commit_queued(Committer::Caller);
+        } else {
+            self.commit_queued_on_blocking_thread();
+        }
+    }
+
+    /// Has a blocking thread of the runtime (or, outside one, this thread) commit what is
+    /// queued.
+    fn commit_queued_on_blocking_thread(self: &Arc<Self>) {
+        let this = Arc::clone(self);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(move || this.commit_queued(Committer::Blocking));
+            }
+            Err(_) => this.commit_queued(Committer::Blocking),
+        }
     }
 
     /// Commits what is queued unless another caller holds the connection, and again while more
@@ -332,15 +354,7 @@ impl SqliteCommits {
                         // Back to the head of the queue, in order, for a blocking thread to commit.
                         lock(&self.queue).splice(0..0, busy.into_iter().chain(jobs));
                         drop(conn);
-                        let this = Arc::clone(self);
-                        match tokio::runtime::Handle::try_current() {
-                            Ok(runtime) => {
-                                runtime.spawn_blocking(move || {
-                                    this.commit_queued(Committer::Blocking)
-                                });
-                            }
-                            Err(_) => this.commit_queued(Committer::Blocking),
-                        }
+                        self.commit_queued_on_blocking_thread();
                         return;
                     }
                 }
@@ -563,7 +577,11 @@ mod tests {
 
     /// The store's queue and commit connection on a SQLite file in `dir`.
     async fn store_in(dir: &Path) -> (crate::Store, Arc<SqliteCommits>) {
-        let store = crate::Store::open_sqlite(dir).await.unwrap();
+        store_with(dir, SqliteSync::default()).await
+    }
+
+    async fn store_with(dir: &Path, sync: SqliteSync) -> (crate::Store, Arc<SqliteCommits>) {
+        let store = crate::Store::open_sqlite_with(dir, sync).await.unwrap();
         let GroupCommit::Sqlite(commits) = &store.commits else {
             panic!("a store on a SQLite file commits on its callers' threads");
         };
@@ -610,6 +628,31 @@ mod tests {
             checkpointed * 3 < grown,
             "log of {checkpointed} bytes with the checkpoint thread, {grown} without"
         );
+    }
+
+    /// Where every commit waits for a flush, the callers' writes are committed on a blocking
+    /// thread, not on the runtime worker that asked (here the test's only thread); otherwise on
+    /// the worker itself.
+    #[tokio::test]
+    async fn a_commit_that_flushes_runs_off_the_runtime_worker() {
+        let here = std::thread::current().id();
+        for (sync, on_caller) in [(SqliteSync::Normal, true), (SqliteSync::Full, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, commits) = store_with(dir.path(), sync).await;
+            let threads = Arc::new(Mutex::new(Vec::new()));
+            let seen = Arc::clone(&threads);
+            lock_conn(&commits).conn.commit_hook(Some(move || {
+                seen.lock().unwrap().push(std::thread::current().id());
+                false
+            }));
+            write_alone(&store, dir.path(), "f", 3).await;
+            let threads = threads.lock().unwrap();
+            assert_eq!(threads.len(), 3, "{sync:?}: one commit per write");
+            assert!(
+                threads.iter().all(|thread| (*thread == here) == on_caller),
+                "{sync:?}: committed on {threads:?}, the caller is {here:?}"
+            );
+        }
     }
 
     /// If the checkpoint thread is gone, the commit connection finds out when it next asks, and

@@ -73,7 +73,9 @@ pub enum SqliteSync {
     #[default]
     Normal,
     /// `synchronous = FULL`: every commit is flushed to disk before it returns (one `fsync`,
-    /// 0.2–0.7 ms on the benchmark machine), so it also survives a power loss.
+    /// 0.2–0.7 ms on the benchmark machine), so it also survives a power loss. A request's audit
+    /// and pending writes then commit on a blocking thread, so that no runtime worker waits for
+    /// the flush.
     Full,
 }
 
