@@ -34,11 +34,7 @@ impl Checkpointer {
         sync: SqliteSync,
         commits: Weak<SqliteCommits>,
     ) -> std::io::Result<Self> {
-        let conn = crate::data_version::side_connection(path)
-            .and_then(|conn| {
-                conn.execute_batch(&sync.connection_pragmas())?;
-                Ok(conn)
-            })
+        let conn = crate::data_version::writing_side_connection(path, sync)
             .map_err(std::io::Error::other)?;
         // One ask waiting is enough: asks made while a checkpoint runs are answered by the next
         // one, which copies all the log holds by then.

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
 
-use crate::StoreError;
+use crate::{SqliteSync, StoreError};
 
 /// A connection that only reads: `PRAGMA data_version` and the instances generation.
 #[derive(Debug)]
@@ -51,13 +51,24 @@ impl DataVersion {
     }
 }
 
-/// A rusqlite connection to the store's file beside the pool's (this watch, and the commit
-/// thread of [`crate::group_commit`]), used by one thread at a time.
+/// A rusqlite connection to the store's file beside the pool's (this watch, the group commits'
+/// and the checkpoint thread's), used by one thread at a time.
 pub(crate) fn side_connection(path: &Path) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
+}
+
+/// A [`side_connection`] that writes: with the pragmas every writing connection sets first
+/// (the group commits' and the checkpoint thread's).
+pub(crate) fn writing_side_connection(
+    path: &Path,
+    sync: SqliteSync,
+) -> rusqlite::Result<Connection> {
+    let conn = side_connection(path)?;
+    conn.execute_batch(&sync.connection_pragmas())?;
+    Ok(conn)
 }
 
 /// The file a `sqlite:` URL names, read by sqlx's own parser, if it is one on disk (an

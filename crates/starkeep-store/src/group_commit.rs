@@ -17,8 +17,8 @@
 //! transaction on the pool) may need: when the lock is taken, the batch goes back to the queue
 //! for a blocking thread, which waits as the pool's connections do. With `--sqlite-sync full`,
 //! where every commit waits for a flush, the callers leave the committing to blocking threads
-//! from the start. On PostgreSQL, and on an
-//! in-memory SQLite, a task on the pool commits the batches.
+//! from the start. On PostgreSQL, and on an in-memory SQLite, a task on the pool commits the
+//! batches.
 //!
 //! Nor does a commit on a SQLite file copy the write-ahead log back into the database (SQLite's
 //! automatic checkpoint, which waits for two flushes): the commit connection leaves that to the
@@ -174,12 +174,7 @@ impl GroupCommit {
     /// Opens a connection of its own to the SQLite file at `path` (which the pool has made and
     /// migrated) for the commits of the callers.
     pub(crate) fn on_sqlite_file(path: &Path, sync: SqliteSync) -> Result<Self, StoreError> {
-        let open = || -> rusqlite::Result<Connection> {
-            let conn = crate::data_version::side_connection(path)?;
-            conn.execute_batch(&sync.connection_pragmas())?;
-            Ok(conn)
-        };
-        let conn = open().map_err(|e| {
+        let conn = crate::data_version::writing_side_connection(path, sync).map_err(|e| {
             StoreError::Open(format!("opening {} for commits: {e}", path.display()))
         })?;
         let commits = Arc::new_cyclic(|commits: &Weak<SqliteCommits>| {
