@@ -58,7 +58,11 @@ fn around_password(text: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.
-pub fn unreachable(url: &str, error: impl std::fmt::Display) -> String {
+pub fn unreachable(url: &str, error: &anyhow::Error) -> String {
+    let error = match error.downcast_ref::<mysql_async::Error>() {
+        Some(e) => starkeep_engine::sql::mysql_error_text(e),
+        None => error.to_string(),
+    };
     format!(
         "MariaDB at {} is not reachable ({error}); `./scripts/test` starts it, or point \
          --mysql-url at another",
@@ -206,7 +210,10 @@ mod tests {
         for unchanged in ["mysql://root@127.0.0.1:3306", "--quick", "/tmp/out"] {
             assert_eq!(redacted(unchanged), unchanged);
         }
-        let why = unreachable("mysql://bench:S3cret-pw@127.0.0.1:3399", "refused");
+        let why = unreachable(
+            "mysql://bench:S3cret-pw@127.0.0.1:3399",
+            &anyhow::anyhow!("refused"),
+        );
         assert!(why.contains("mysql://bench:***@127.0.0.1:3399"), "{why}");
         assert!(why.contains("refused"), "{why}");
         assert!(!why.contains("S3cret-pw"), "{why}");

@@ -80,7 +80,7 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
     if let Err(e) = prepare(&pool).await {
         pool.disconnect().await.ok();
         return Ok(s.not_run(
-            &mariadb::unreachable(&settings.mysql_url, e),
+            &mariadb::unreachable(&settings.mysql_url, &e),
             &target_refs,
             &ratio_refs,
         ));

@@ -73,7 +73,7 @@ pub async fn run(settings: &Settings) -> Scenario {
         Err(e) => {
             let t = targets();
             return s.not_run(
-                &mariadb::unreachable(&settings.mysql_url, e),
+                &mariadb::unreachable(&settings.mysql_url, &e),
                 &[&t[0], &t[1]],
                 &ratio_slots(),
             );

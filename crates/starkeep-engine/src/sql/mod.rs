@@ -49,7 +49,7 @@ use mapping::{GrantSet, MapFlavor, PrivilegeMap};
 use mysql::{MysqlDialect, MysqlFlavor};
 use starrocks::StarRocksDialect;
 
-pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
+pub use registration::{mysql_error_text, AddSqlInstance, ConnectionTarget, RegistrationError};
 
 /// How long an engine operation may take unless the instance says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

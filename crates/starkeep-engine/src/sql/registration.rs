@@ -115,9 +115,13 @@ pub enum RegistrationError {
     Store(#[from] StoreError),
 }
 
-pub(crate) fn server_detail(e: &mysql_async::Error) -> String {
+/// A MySQL client error in one line, for an operator to read: the server's code and message,
+/// or what the connection met. mysql_async wraps an I/O error in two layers that each say
+/// "Input/output error"; this says it once.
+pub fn mysql_error_text(e: &mysql_async::Error) -> String {
     match e {
         mysql_async::Error::Server(s) => format!("server error {}: {}", s.code, s.message),
+        mysql_async::Error::Io(io) => io.to_string(),
         other => other.to_string(),
     }
 }
@@ -149,7 +153,7 @@ impl AddSqlInstance {
             .map_err(within("connecting"))?
             .map_err(|e| RegistrationError::Connect {
                 target: shown.clone(),
-                detail: server_detail(&e),
+                detail: mysql_error_text(&e),
             })?;
         let version: Option<String> =
             tokio::time::timeout(self.timeout, conn.query_first("SELECT VERSION()"))
@@ -157,7 +161,7 @@ impl AddSqlInstance {
                 .map_err(within("reading the version"))?
                 .map_err(|e| RegistrationError::Connect {
                     target: shown.clone(),
-                    detail: server_detail(&e),
+                    detail: mysql_error_text(&e),
                 })?;
         let flavor = match self.kind {
             EngineKind::Mysql => Some(MysqlFlavor::from_version(version.as_deref().unwrap_or(""))),
@@ -178,7 +182,7 @@ impl AddSqlInstance {
             move |e: mysql_async::Error| RegistrationError::Privilege {
                 user,
                 what,
-                detail: server_detail(&e),
+                detail: mysql_error_text(&e),
             }
         };
         tokio::time::timeout(
@@ -284,5 +288,23 @@ mod tests {
         assert!(ConnectionTarget::parse("postgres://root@h", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://h:3306", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://root@h/db", 3306).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_described_once() {
+        // A loopback port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(port)
+            .prefer_socket(false);
+        let error = mysql_async::Conn::new(opts).await.unwrap_err();
+        let text = mysql_error_text(&error);
+        assert_eq!(text.matches("Input/output error").count(), 1, "{text}");
+        assert!(text.contains("refused"), "{text}");
     }
 }

@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use super::dialect::{AuthRow, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, PrivilegeMap};
-use super::registration::{server_detail, ConnectionTarget, RegistrationError};
+use super::registration::{mysql_error_text, ConnectionTarget, RegistrationError};
 use super::{
     backend_error, dialect_for, pool_for, GrantsMeaning, SqlEngine, SqlSettings, DEFAULT_TIMEOUT,
     ER_CANNOT_USER,
@@ -52,11 +52,11 @@ pub async fn connect_source(
         let mut conn = pool
             .get_conn()
             .await
-            .map_err(|e| connect_error(server_detail(&e)))?;
+            .map_err(|e| connect_error(mysql_error_text(&e)))?;
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .await
-            .map_err(|e| connect_error(server_detail(&e)))?;
+            .map_err(|e| connect_error(mysql_error_text(&e)))?;
         let flavor = super::mysql::MysqlFlavor::from_version(version.as_deref().unwrap_or(""));
         let dialect =
             dialect_for(EngineKind::Mysql, Some(flavor.as_str())).expect("mysql is a SQL engine");
@@ -66,7 +66,7 @@ pub async fn connect_source(
             .map_err(|e| RegistrationError::Privilege {
                 user: target.user.clone(),
                 what: "read accounts (SELECT on mysql.user)",
-                detail: server_detail(&e),
+                detail: mysql_error_text(&e),
             })?;
         Ok::<_, RegistrationError>(flavor)
     })
