@@ -49,7 +49,7 @@ use mapping::{GrantSet, MapFlavor, PrivilegeMap};
 use mysql::{MysqlDialect, MysqlFlavor};
 use starrocks::StarRocksDialect;
 
-pub use registration::{mysql_error_text, AddSqlInstance, ConnectionTarget, RegistrationError};
+pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
 
 /// How long an engine operation may take unless the instance says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -722,6 +722,17 @@ fn backend_error(e: mysql_async::Error) -> EngineError {
     }
 }
 
+/// A MySQL client error in one line, for an operator to read: the server's code and message,
+/// or what the connection met. mysql_async wraps an I/O error in two layers that each say
+/// "Input/output error"; this says it once.
+pub fn mysql_error_text(e: &mysql_async::Error) -> String {
+    match e {
+        mysql_async::Error::Server(s) => format!("server error {}: {}", s.code, s.message),
+        mysql_async::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[async_trait]
 impl AccountEngine for SqlEngine {
     fn kind(&self) -> EngineKind {
@@ -916,5 +927,28 @@ pub fn map_flavor(kind: EngineKind) -> Option<MapFlavor> {
         EngineKind::Mysql => Some(MapFlavor::Mysql),
         EngineKind::StarRocks => Some(MapFlavor::StarRocks),
         EngineKind::Embedded => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_refused_connection_is_described_once() {
+        // A loopback port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(port)
+            .prefer_socket(false);
+        let error = mysql_async::Conn::new(opts).await.unwrap_err();
+        let text = mysql_error_text(&error);
+        assert_eq!(text.matches("Input/output error").count(), 1, "{text}");
+        assert!(text.contains("refused"), "{text}");
     }
 }

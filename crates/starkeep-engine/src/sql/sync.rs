@@ -26,7 +26,8 @@ use zeroize::Zeroizing;
 
 use super::dialect::{AuthRow, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, PrivilegeMap};
-use super::registration::{mysql_error_text, ConnectionTarget, RegistrationError};
+use super::mysql_error_text;
+use super::registration::{ConnectionTarget, RegistrationError};
 use super::{
     backend_error, dialect_for, pool_for, GrantsMeaning, SqlEngine, SqlSettings, DEFAULT_TIMEOUT,
     ER_CANNOT_USER,
