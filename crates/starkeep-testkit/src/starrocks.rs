@@ -1,0 +1,1 @@
+//! The StarRocks stand-in (test-only; being written).
