@@ -1,7 +1,8 @@
 //! [`MysqlDialect`]: TaurusDB, MySQL 8 and MariaDB 10.5+.
 //!
 //! Accounts are `'<name>'@'%'`; passwords travel as their `mysql_native_password` hash; grants are
-//! database-level (`ON db.*`), read back from `information_schema.SCHEMA_PRIVILEGES`. `"*"` is a
+//! database-level (`ON db.*`), read back from the grant tables where the admin may read them
+//! ([`grant_tables`]), else from `information_schema`. `"*"` is a
 //! `` `%`.* `` grant plus inert guard rows on the system schemas, never `ON *.*`, which would let
 //! the account read password hashes and create users (docs/privileges.md §2.4).
 
@@ -11,6 +12,8 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use starkeep_domain::NativePasswordHash;
+
+mod grant_tables;
 
 use super::dialect::{AuthRow, Dialect, RawGrants, Scope};
 use super::mapping::{GrantSet, Level, MapFlavor, PrivilegeMap};
@@ -78,11 +81,26 @@ const SYSTEM_ACCOUNTS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct MysqlDialect {
     flavor: MysqlFlavor,
+    /// Whether accounts are read from the grant tables first ([`grant_tables`]).
+    grant_tables: bool,
 }
 
 impl MysqlDialect {
     pub fn new(flavor: MysqlFlavor) -> Self {
-        Self { flavor }
+        Self {
+            flavor,
+            grant_tables: true,
+        }
+    }
+
+    /// A dialect that reads accounts from `information_schema` and the `mysql.user` table or
+    /// view only, as [`MysqlDialect::new`]'s does where the admin cannot read the grant tables:
+    /// the reading the grant tables' must agree with.
+    pub fn reading_information_schema(flavor: MysqlFlavor) -> Self {
+        Self {
+            flavor,
+            grant_tables: false,
+        }
     }
 
     fn me(name: &str) -> String {
@@ -110,6 +128,34 @@ impl MysqlDialect {
         grants
             .iter()
             .map(|(_, p)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// What `read` answers, if this dialect reads the grant tables; `None` (read
+    /// `information_schema`) if not.
+    async fn from_grant_tables<T>(
+        &self,
+        read: impl std::future::Future<Output = Result<Option<T>, mysql_async::Error>>,
+    ) -> Result<Option<T>, mysql_async::Error> {
+        if self.grant_tables {
+            read.await
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `'<name>'@'%'` as `information_schema` spells it in `GRANTEE`: quotes around, nothing
+    /// inside escaped.
+    fn grantee(name: &str) -> String {
+        format!("'{name}'@'%'")
+    }
+
+    /// `names` as a list of `'<name>'@'%'` grantee literals, as `information_schema` spells them.
+    fn grantee_list(names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| quote::string_literal(&Self::grantee(n)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -309,6 +355,11 @@ impl Dialect for MysqlDialect {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), mysql_async::Error> {
+        if self.grant_tables && self.flavor == MysqlFlavor::MariaDb {
+            if let Some(page) = grant_tables::mariadb_names(conn, name, limit, offset).await? {
+                return Ok(page);
+            }
+        }
         let mut filter = self.users_filter().to_owned();
         if let Some(name) = name {
             filter.push_str(&format!(" AND u.User = {}", quote::string_literal(name)));
@@ -335,27 +386,42 @@ impl Dialect for MysqlDialect {
         if names.is_empty() {
             return Ok(out);
         }
-        let by_grantee: BTreeMap<String, String> =
-            names.iter().map(|n| (Self::me(n), n.clone())).collect();
+        let by_grantee: BTreeMap<String, String> = names
+            .iter()
+            .map(|n| (Self::grantee(n), n.clone()))
+            .collect();
         // MariaDB builds an `information_schema` privilege table in full for every query and
         // filters it afterwards, so a long name list (a sync reading a whole server) reads each
         // table once and keeps its rows here instead of naming thousands of grantees per chunk.
         let grantees = if names.len() <= GRANTEE_LIST_MAX {
-            let list = by_grantee
-                .keys()
-                .map(|g| quote::string_literal(g))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("GRANTEE IN ({list})")
+            format!("GRANTEE IN ({})", Self::grantee_list(names))
         } else {
             "TRUE".to_owned()
         };
-        let rows: Vec<(String, String, String, String)> = conn
-            .query(format!(
-                "SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE \
-                 FROM information_schema.SCHEMA_PRIVILEGES WHERE {grantees}"
-            ))
-            .await?;
+        let rows: Vec<(String, String, String, String)> = match self
+            .from_grant_tables(grant_tables::database_grants(conn, names))
+            .await?
+        {
+            Some(rows) => rows
+                .into_iter()
+                .map(|(user, schema, privilege, grantable)| {
+                    let grantable = if grantable { "YES" } else { "NO" };
+                    (
+                        Self::grantee(&user),
+                        schema,
+                        privilege,
+                        grantable.to_owned(),
+                    )
+                })
+                .collect(),
+            None => {
+                conn.query(format!(
+                    "SELECT GRANTEE, TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE \
+                         FROM information_schema.SCHEMA_PRIVILEGES WHERE {grantees}"
+                ))
+                .await?
+            }
+        };
         for (grantee, schema, privilege, grantable) in rows {
             let Some(name) = by_grantee.get(&grantee) else {
                 continue;
@@ -372,12 +438,29 @@ impl Dialect for MysqlDialect {
         }
         // Server-wide grants: kept by name (account sync maps or refuses them), and like
         // table- and column-level grants they make the account's values inexact.
-        let server_wide: Vec<(String, String, String)> = conn
-            .query(format!(
-                "SELECT GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE \
-                 FROM information_schema.USER_PRIVILEGES WHERE {grantees}"
-            ))
-            .await?;
+        // MariaDB: only the accounts whose grant-table row holds something server-wide have
+        // anything but `USAGE` there.
+        let holders = match self.flavor {
+            MysqlFlavor::MariaDb => {
+                self.from_grant_tables(grant_tables::mariadb_server_wide_holders(conn, names))
+                    .await?
+            }
+            MysqlFlavor::Mysql => None,
+        };
+        let server_wide: Vec<(String, String, String)> = match holders {
+            Some(holders) if holders.is_empty() => Vec::new(),
+            holders => {
+                let grantees = match holders {
+                    Some(holders) => format!("GRANTEE IN ({})", Self::grantee_list(&holders)),
+                    None => grantees.clone(),
+                };
+                conn.query(format!(
+                    "SELECT GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE \
+                     FROM information_schema.USER_PRIVILEGES WHERE {grantees}"
+                ))
+                .await?
+            }
+        };
         for (grantee, privilege, grantable) in server_wide {
             let Some(name) = by_grantee.get(&grantee) else {
                 continue;
@@ -394,17 +477,28 @@ impl Dialect for MysqlDialect {
         for entry in out.values_mut() {
             entry.foreign |= !entry.server_wide.is_empty();
         }
-        for table in ["TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"] {
-            let extra: Vec<String> = conn
-                .query(format!(
-                    "SELECT DISTINCT GRANTEE FROM information_schema.{table} \
-                     WHERE {grantees} AND PRIVILEGE_TYPE <> 'USAGE'"
-                ))
-                .await?;
-            for grantee in extra {
-                if let Some(name) = by_grantee.get(&grantee) {
-                    out.get_mut(name).expect("entry").foreign = true;
+        let extra: Vec<String> = match self
+            .from_grant_tables(grant_tables::object_grant_holders(conn, names))
+            .await?
+        {
+            Some(users) => users.iter().map(|user| Self::grantee(user)).collect(),
+            None => {
+                let mut extra = Vec::new();
+                for table in ["TABLE_PRIVILEGES", "COLUMN_PRIVILEGES"] {
+                    extra.extend(
+                        conn.query::<String, _>(format!(
+                            "SELECT DISTINCT GRANTEE FROM information_schema.{table} \
+                             WHERE {grantees} AND PRIVILEGE_TYPE <> 'USAGE'"
+                        ))
+                        .await?,
+                    );
                 }
+                extra
+            }
+        };
+        for grantee in extra {
+            if let Some(name) = by_grantee.get(&grantee) {
+                out.get_mut(name).expect("entry").foreign = true;
             }
         }
         Ok(out)
