@@ -10,9 +10,9 @@ mod mariadb;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
-use starkeep_engine::sql::dialect::Dialect;
-use starkeep_engine::sql::mapping::PrivilegeMap;
-use starkeep_engine::sql::mysql::{MysqlDialect, MysqlFlavor};
+use starkeep_engine::mysql_wire::dialect::Dialect;
+use starkeep_engine::mysql_wire::mapping::PrivilegeMap;
+use starkeep_engine::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
 
 const ADMIN: &str = "gt_admin";
 const ADMIN_PASSWORD: &str = "Gt_admin_pw_1";

@@ -15,7 +15,7 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
-use crate::sql::quote;
+use crate::mysql_wire::quote;
 
 /// MariaDB's test for a user (not a role) as the `mysql.user` view makes it (`is_role = 'N'`).
 /// A role's row always has an empty host, so its JSON is only parsed for such rows.
