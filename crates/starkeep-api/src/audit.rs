@@ -13,7 +13,7 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
-use starkeep_store::AuditEvent;
+use starkeep_store::{AuditEvent, WriteAhead};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorCode};
@@ -95,8 +95,15 @@ pub async fn record_changes(
         status: 0,
         error_code: None,
     };
-    let id = match app.store().begin_audit(&event).await {
-        Ok(id) => id,
+    // A create writes ahead to the store before it touches a server (its pending record): the
+    // event shares that commit.
+    let ahead = if event.action == "create_account" {
+        WriteAhead::WithChange
+    } else {
+        WriteAhead::Alone
+    };
+    let change = match app.store().begin_change(&event, ahead).await {
+        Ok(change) => change,
         Err(e) => {
             tracing::error!(
                 error = %e, request_id = %event.request_id,
@@ -105,15 +112,15 @@ pub async fn record_changes(
             return Err(ApiError::new(ErrorCode::Internal));
         }
     };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
+    let response = change
+        .scope(next.run(Request::from_parts(parts, Body::from(bytes))))
         .await;
     let status = response.status().as_u16();
     let code = response
         .extensions()
         .get::<ApiError>()
         .map(|e| e.code.code());
-    if let Err(e) = app.store().finish_audit(&id, status, code).await {
+    if let Err(e) = change.finish(status, code).await {
         tracing::error!(
             error = %e, request_id = %event.request_id, status,
             "could not record the outcome of an audited change; its event stays at status 0"

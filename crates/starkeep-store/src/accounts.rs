@@ -98,6 +98,8 @@ impl Store {
         instance: &InstanceId,
         account: &NewStoredAccount,
     ) -> Result<(), StoreError> {
+        // An audited create's event is in the store before the account (crate::audit).
+        self.write_event_ahead().await?;
         insert_account(self.pool(), instance, account).await
     }
 

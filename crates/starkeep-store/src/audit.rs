@@ -1,11 +1,29 @@
 //! The audit trail: who asked for which change, on which instance and account, when, and how it
-//! ended. The API writes a row before it makes a change ([`Store::begin_audit`]) and adds the
-//! outcome after ([`Store::finish_audit`]); rows never hold a password.
+//! ended; rows never hold a password.
+//!
+//! An event is in the store before its change is made, and its outcome after. An
+//! [`AuditedChange`] carries a request's event through its change: written at once
+//! ([`WriteAhead::Alone`]), or ([`WriteAhead::WithChange`]) in the same commit as the change's own
+//! first write to the store, which every path of such a change makes before it touches a server
+//! (the pending record of an account create, [`crate::pending`]; the account row of an embedded
+//! instance, or the event alone just before it). Its outcome then commits with what the change
+//! left to commit after it (clearing that pending record): two commits per change.
+//!
+//! The change runs inside [`AuditedChange::scope`]; the store's writes made in that task find
+//! it there. Writes made elsewhere (the repair loop, account sync) commit as they always do.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sqlx::Row;
 
 use crate::group_commit::{Param, Statement, Write};
 use crate::{random_id_bytes, Store, StoreError};
+
+tokio::task_local! {
+    /// The audited change the current task is making, if any.
+    static CHANGE: Arc<AuditedChange>;
+}
 
 /// One change request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +55,164 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
+/// When the event of an [`AuditedChange`] is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteAhead {
+    /// At once, by itself, before the change starts.
+    Alone,
+    /// With the change's first write to the store. Only for changes whose every path writes to
+    /// the store before it changes anything elsewhere (account creates); a change that ends
+    /// before writing anything has its event written whole with its outcome.
+    WithChange,
+}
+
+/// A change request's audit event, from before its change to its outcome.
+#[derive(Debug)]
+pub struct AuditedChange {
+    store: Store,
+    state: Mutex<ChangeState>,
+}
+
+#[derive(Debug)]
+struct ChangeState {
+    event: AuditEvent,
+    /// The event's id once it is in the store.
+    written: Option<String>,
+    /// What the change left to commit with its outcome.
+    with_outcome: Vec<Statement>,
+}
+
+impl AuditedChange {
+    /// Runs `change` (the request's handling) as this audited change.
+    pub async fn scope<F: Future>(self: &Arc<Self>, change: F) -> F::Output {
+        CHANGE.scope(Arc::clone(self), change).await
+    }
+
+    /// Records how the change ended, in one commit with what it left to commit after it; an
+    /// event not written yet is written whole.
+    pub async fn finish(&self, status: u16, error_code: Option<&str>) -> Result<(), StoreError> {
+        let (written, event, with_outcome) = {
+            let mut state = self.state();
+            let with_outcome = std::mem::take(&mut state.with_outcome);
+            (state.written.clone(), state.event.clone(), with_outcome)
+        };
+        let first = match &written {
+            Some(id) => finish_statement(id, status, error_code),
+            None => insert_statement(
+                &new_event_id(),
+                &AuditEvent {
+                    status,
+                    error_code: error_code.map(str::to_owned),
+                    ..event
+                },
+            ),
+        };
+        let statements = std::iter::once(first).chain(with_outcome).collect();
+        let rows = self.store.group_commit(Write(statements)).await?;
+        match (written, rows.first()) {
+            (Some(id), Some(0)) => Err(StoreError::NotFound(format!("audit event {id}"))),
+            _ => Ok(()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, ChangeState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The audited change the current task is making, if any.
+    fn current() -> Option<Arc<Self>> {
+        CHANGE.try_with(Arc::clone).ok()
+    }
+}
+
+/// Commits `statements` (a change's write ahead of touching a server) with the event of the
+/// audited change this task makes, if that is not in the store yet: the event goes first, in
+/// the same commit. Answers the rows of `statements`.
+pub(crate) async fn with_event_ahead(
+    store: &Store,
+    statements: Vec<Statement>,
+) -> Result<Vec<u64>, StoreError> {
+    let change = AuditedChange::current();
+    let ahead = change.as_ref().and_then(|change| {
+        let state = change.state();
+        state
+            .written
+            .is_none()
+            .then(|| (new_event_id(), state.event.clone()))
+    });
+    let Some((id, event)) = ahead else {
+        if statements.is_empty() {
+            return Ok(Vec::new());
+        }
+        return store.group_commit(Write(statements)).await;
+    };
+    let write = std::iter::once(insert_statement(&id, &event))
+        .chain(statements)
+        .collect();
+    let mut rows = store.group_commit(Write(write)).await?;
+    if let Some(change) = change {
+        change.state().written = Some(id);
+    }
+    rows.remove(0);
+    Ok(rows)
+}
+
+/// Leaves `statement` to commit with the outcome of the audited change this task makes, if its
+/// event is in the store; answers it back otherwise.
+pub(crate) fn with_outcome(statement: Statement) -> Option<Statement> {
+    let Some(change) = AuditedChange::current() else {
+        return Some(statement);
+    };
+    let mut state = change.state();
+    if state.written.is_none() {
+        return Some(statement);
+    }
+    state.with_outcome.push(statement);
+    None
+}
+
+/// Whether a write left with [`with_outcome`] now would wait for the outcome of this task's
+/// audited change.
+pub(crate) fn outcome_pending() -> bool {
+    AuditedChange::current().is_some_and(|change| change.state().written.is_some())
+}
+
 impl Store {
+    /// Starts the audit of a change about to be made: its event, with status 0 until
+    /// [`AuditedChange::finish`], written as `ahead` says. With [`WriteAhead::Alone`], an event
+    /// that cannot be written is an error here, and the change must not be made.
+    pub async fn begin_change(
+        &self,
+        e: &AuditEvent,
+        ahead: WriteAhead,
+    ) -> Result<Arc<AuditedChange>, StoreError> {
+        let event = AuditEvent {
+            status: 0,
+            error_code: None,
+            ..e.clone()
+        };
+        let written = match ahead {
+            WriteAhead::Alone => Some(self.insert_audit(event.clone()).await?),
+            WriteAhead::WithChange => None,
+        };
+        Ok(Arc::new(AuditedChange {
+            store: self.clone(),
+            state: Mutex::new(ChangeState {
+                event,
+                written,
+                with_outcome: Vec::new(),
+            }),
+        }))
+    }
+
+    /// Writes the event of the audited change this task makes now, alone, if it is not in the
+    /// store yet: for a change about to write somewhere the event cannot share a commit with.
+    pub(crate) async fn write_event_ahead(&self) -> Result<(), StoreError> {
+        with_event_ahead(self, Vec::new()).await.map(drop)
+    }
+
     /// Writes a whole event, outcome included.
     pub async fn record_audit(&self, e: &AuditEvent) -> Result<(), StoreError> {
         self.insert_audit(e.clone()).await.map(drop)
@@ -61,12 +236,10 @@ impl Store {
         status: u16,
         error_code: Option<&str>,
     ) -> Result<(), StoreError> {
-        let write = Write::FinishAudit {
-            id: id.to_owned(),
-            status,
-            error_code: error_code.map(str::to_owned),
-        };
-        if self.group_commit(write).await? == 1 {
+        let rows = self
+            .group_commit(Write(vec![finish_statement(id, status, error_code)]))
+            .await?;
+        if rows.first() == Some(&1) {
             Ok(())
         } else {
             Err(StoreError::NotFound(format!("audit event {id}")))
@@ -74,15 +247,9 @@ impl Store {
     }
 
     async fn insert_audit(&self, event: AuditEvent) -> Result<String, StoreError> {
-        let id: String = random_id_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        self.group_commit(Write::InsertAudit {
-            id: id.clone(),
-            event,
-        })
-        .await?;
+        let id = new_event_id();
+        self.group_commit(Write(vec![insert_statement(&id, &event)]))
+            .await?;
         Ok(id)
     }
 
@@ -119,40 +286,43 @@ impl Store {
     }
 }
 
-/// Writes event `e` as `id` ([`Store::begin_audit`], [`Store::record_audit`]); it takes the next
-/// number in the order of events.
-pub(crate) fn insert_statement<'q>(id: &'q str, e: &'q AuditEvent) -> Statement<'q> {
+/// A new event's id: 32 hex digits.
+fn new_event_id() -> String {
+    random_id_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes event `e` as `id`; it takes the next number in the order of events.
+pub(crate) fn insert_statement(id: &str, e: &AuditEvent) -> Statement {
     Statement {
         sql: "INSERT INTO audit_events (id, at_ms, request_id, actor, project_id, instance_id, \
               action, account, status, error_code, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
               $9, $10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_events))",
         params: vec![
-            Param::Text(Some(id)),
+            Param::Text(Some(id.to_owned())),
             Param::Int(e.at_ms),
-            Param::Text(Some(&e.request_id)),
-            Param::Text(Some(&e.actor)),
-            Param::Text(Some(&e.project_id)),
-            Param::Text(Some(&e.instance_id)),
-            Param::Text(Some(&e.action)),
-            Param::Text(e.account.as_deref()),
+            Param::Text(Some(e.request_id.clone())),
+            Param::Text(Some(e.actor.clone())),
+            Param::Text(Some(e.project_id.clone())),
+            Param::Text(Some(e.instance_id.clone())),
+            Param::Text(Some(e.action.clone())),
+            Param::Text(e.account.clone()),
             Param::Int(i64::from(e.status)),
-            Param::Text(e.error_code.as_deref()),
+            Param::Text(e.error_code.clone()),
         ],
     }
 }
 
-/// Sets the outcome of event `id` ([`Store::finish_audit`]).
-pub(crate) fn finish_statement<'q>(
-    id: &'q str,
-    status: u16,
-    error_code: Option<&'q str>,
-) -> Statement<'q> {
+/// Sets the outcome of event `id`.
+fn finish_statement(id: &str, status: u16, error_code: Option<&str>) -> Statement {
     Statement {
         sql: "UPDATE audit_events SET status = $1, error_code = $2 WHERE id = $3",
         params: vec![
             Param::Int(i64::from(status)),
-            Param::Text(error_code),
-            Param::Text(Some(id)),
+            Param::Text(error_code.map(str::to_owned)),
+            Param::Text(Some(id.to_owned())),
         ],
     }
 }

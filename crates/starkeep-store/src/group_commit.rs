@@ -24,9 +24,12 @@
 //! automatic checkpoint, which waits for two flushes): the commit connection leaves that to the
 //! thread of [`crate::checkpoint`], and asks it every [`CHECKPOINT_EVERY`] commits.
 //!
-//! The statements themselves live with their tables ([`crate::audit`], [`crate::pending`]).
+//! A [`Write`] is one or more statements that commit together or not at all; this module knows
+//! nothing of what they write: the statements are made with their tables ([`crate::audit`],
+//! [`crate::pending`]). Every commit it makes is counted ([`CommitCount`]).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::Duration;
 
@@ -38,7 +41,8 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::Checkpointer;
-use crate::{AuditEvent, SqliteSync, StoreError};
+use crate::durability::SqliteSync;
+use crate::error::StoreError;
 
 /// At most this many writes share one commit.
 const MAX_BATCH: usize = 64;
@@ -51,28 +55,46 @@ const CHECKPOINT_EVERY: u32 = 200;
 /// checkpoint thread is gone.
 const SQLITE_AUTOCHECKPOINT: u32 = 1000;
 
+/// The name of the counter of the store's group commits, in the process's metrics.
+pub const COMMITS_METRIC: &str = "starkeep_store_commits_total";
+
+/// The commits the group commit has made: each batch, and each write committed by itself.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommitCount(Arc<AtomicU64>);
+
+impl CommitCount {
+    fn add_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(COMMITS_METRIC).increment(1);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// A value bound to a [`Statement`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Param<'a> {
-    Text(Option<&'a str>),
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Text(Option<String>),
     Int(i64),
 }
 
 /// One statement, in the `$n` form both SQLite and PostgreSQL read, with its values in order.
-#[derive(Debug)]
-pub(crate) struct Statement<'a> {
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
     pub(crate) sql: &'static str,
-    pub(crate) params: Vec<Param<'a>>,
+    pub(crate) params: Vec<Param>,
 }
 
-impl Statement<'_> {
+impl Statement {
     /// The statement for a pool of either store.
     fn on_pool(&self) -> Query<'_, Any, AnyArguments<'_>> {
         self.params
             .iter()
-            .fold(sqlx::query(self.sql), |query, param| match *param {
-                Param::Text(text) => query.bind(text),
-                Param::Int(n) => query.bind(n),
+            .fold(sqlx::query(self.sql), |query, param| match param {
+                Param::Text(text) => query.bind(text.as_deref()),
+                Param::Int(n) => query.bind(*n),
             })
     }
 
@@ -85,79 +107,90 @@ impl Statement<'_> {
     }
 }
 
-impl ToSql for Param<'_> {
+impl ToSql for Param {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match *self {
-            Param::Text(Some(text)) => ToSqlOutput::from(text),
+        Ok(match self {
+            Param::Text(Some(text)) => ToSqlOutput::from(text.as_str()),
             Param::Text(None) => ToSqlOutput::from(Null),
-            Param::Int(n) => ToSqlOutput::from(n),
+            Param::Int(n) => ToSqlOutput::from(*n),
         })
     }
 }
 
-/// A write that may share its commit with others.
+/// A write that may share its commit with others: its statements, which commit together or
+/// not at all.
 #[derive(Debug)]
-pub(crate) enum Write {
-    InsertAudit {
-        id: String,
-        event: AuditEvent,
-    },
-    FinishAudit {
-        id: String,
-        status: u16,
-        error_code: Option<String>,
-    },
-    BeginPending {
-        attempt: String,
-        instance_id: String,
-        name: String,
-        started_at: i64,
-    },
-    EndPending {
-        attempt: String,
-    },
-}
+pub(crate) struct Write(pub(crate) Vec<Statement>);
+
+/// The rows each statement of a write touched, in order.
+pub(crate) type Rows = Vec<u64>;
 
 impl Write {
-    fn statement(&self) -> Statement<'_> {
-        match self {
-            Write::InsertAudit { id, event } => crate::audit::insert_statement(id, event),
-            Write::FinishAudit {
-                id,
-                status,
-                error_code,
-            } => crate::audit::finish_statement(id, *status, error_code.as_deref()),
-            Write::BeginPending {
-                attempt,
-                instance_id,
-                name,
-                started_at,
-            } => crate::pending::begin_statement(attempt, instance_id, name, *started_at),
-            Write::EndPending { attempt } => crate::pending::end_statement(attempt),
+    /// Runs the statements in `tx` (a transaction of the caller's); answers their rows.
+    async fn in_pool_transaction(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+    ) -> Result<Rows, sqlx::Error> {
+        let mut rows = Vec::with_capacity(self.0.len());
+        for statement in &self.0 {
+            rows.push(
+                statement
+                    .on_pool()
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected(),
+            );
         }
+        Ok(rows)
     }
 
     /// Commits this write by itself through `pool`; answers the rows it touched.
-    async fn alone_on_pool(&self, pool: &AnyPool) -> Result<u64, StoreError> {
-        Ok(self
-            .statement()
-            .on_pool()
-            .execute(pool)
-            .await?
-            .rows_affected())
+    async fn alone_on_pool(&self, pool: &AnyPool, count: &CommitCount) -> Result<Rows, StoreError> {
+        let rows = match self.0.as_slice() {
+            [statement] => vec![statement.on_pool().execute(pool).await?.rows_affected()],
+            _ => {
+                let mut tx = pool.begin().await?;
+                let rows = self.in_pool_transaction(&mut tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        count.add_one();
+        Ok(rows)
+    }
+
+    /// Runs the statements on `conn`; answers their rows.
+    fn on_sqlite(&self, conn: &Connection) -> rusqlite::Result<Rows> {
+        self.0.iter().map(|s| s.on_sqlite(conn)).collect()
+    }
+
+    /// Commits this write by itself on `conn`.
+    fn alone_on_sqlite(&self, conn: &mut Connection) -> rusqlite::Result<Rows> {
+        match self.0.as_slice() {
+            [statement] => Ok(vec![statement.on_sqlite(conn)?]),
+            _ => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let rows = self.on_sqlite(&tx)?;
+                tx.commit()?;
+                Ok(rows)
+            }
+        }
     }
 }
 
 pub(crate) struct Job {
     write: Write,
-    done: oneshot::Sender<Result<u64, StoreError>>,
+    done: oneshot::Sender<Result<Rows, StoreError>>,
 }
 
 /// The queue of a store's group-committed writes.
 #[derive(Debug, Clone)]
 pub(crate) enum GroupCommit {
     /// A task on the pool commits what is queued.
-    Task(mpsc::UnboundedSender<Job>),
+    Task {
+        jobs: mpsc::UnboundedSender<Job>,
+        count: CommitCount,
+    },
     /// Callers commit what is queued on a SQLite connection they take in turn.
     Sqlite(Arc<SqliteCommits>),
 }
@@ -167,8 +200,17 @@ impl GroupCommit {
     /// last handle is dropped.
     pub(crate) fn on_pool(pool: AnyPool) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run_on_pool(pool, queue));
-        Self::Task(jobs)
+        let count = CommitCount::default();
+        tokio::spawn(run_on_pool(pool, queue, count.clone()));
+        Self::Task { jobs, count }
+    }
+
+    /// The commits made so far.
+    pub(crate) fn count(&self) -> &CommitCount {
+        match self {
+            GroupCommit::Task { count, .. } => count,
+            GroupCommit::Sqlite(commits) => &commits.count,
+        }
     }
 
     /// Opens a connection of its own to the SQLite file at `path` (which the pool has made and
@@ -198,20 +240,22 @@ impl GroupCommit {
                 queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
                 conn: Mutex::new(conn),
                 callers_commit: sync != SqliteSync::Full,
+                count: CommitCount::default(),
             }
         });
         Ok(Self::Sqlite(commits))
     }
 
-    /// Commits `write` (with whatever else is queued) and answers the rows it touched. When the
-    /// committing task is gone (its runtime shut down), the write commits by itself on `pool`.
-    pub(crate) async fn write(&self, pool: &AnyPool, write: Write) -> Result<u64, StoreError> {
+    /// Commits `write` (with whatever else is queued) and answers the rows each of its
+    /// statements touched. When the committing task is gone (its runtime shut down), the write
+    /// commits by itself on `pool`.
+    pub(crate) async fn write(&self, pool: &AnyPool, write: Write) -> Result<Rows, StoreError> {
         let (done, answer) = oneshot::channel();
         let job = Job { write, done };
         match self {
-            GroupCommit::Task(jobs) => {
+            GroupCommit::Task { jobs, count } => {
                 if let Err(mpsc::error::SendError(job)) = jobs.send(job) {
-                    return job.write.alone_on_pool(pool).await;
+                    return job.write.alone_on_pool(pool, count).await;
                 }
             }
             GroupCommit::Sqlite(commits) => commits.commit(job),
@@ -233,6 +277,7 @@ pub(crate) struct SqliteCommits {
     /// Whether callers commit on their own thread: not where every commit waits for a flush
     /// ([`SqliteSync::Full`]), which would hold up a runtime worker.
     callers_commit: bool,
+    count: CommitCount,
 }
 
 /// The connection that commits the queued writes, and the thread that checkpoints for it.
@@ -343,7 +388,7 @@ impl SqliteCommits {
             while !jobs.is_empty() {
                 let rest = jobs.split_off(jobs.len().min(MAX_BATCH));
                 let batch = std::mem::replace(&mut jobs, rest);
-                match commit_on_sqlite(&mut conn.conn, batch, committer) {
+                match commit_on_sqlite(&mut conn.conn, batch, committer, &self.count) {
                     Ok(()) => conn.committed(),
                     Err(busy) => {
                         // Back to the head of the queue, in order, for a blocking thread to commit.
@@ -400,7 +445,7 @@ fn take_queued(queue: &mut mpsc::UnboundedReceiver<Job>, jobs: &mut Vec<Job>) {
     }
 }
 
-async fn run_on_pool(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run_on_pool(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>, count: CommitCount) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         // One turn of the scheduler (no sleep) lets requests that are about to write join in.
@@ -408,29 +453,23 @@ async fn run_on_pool(pool: AnyPool, mut queue: mpsc::UnboundedReceiver<Job>) {
         take_queued(&mut queue, &mut jobs);
         if jobs.len() > 1 {
             if let Ok(rows) = together_on_pool(&pool, &jobs).await {
+                count.add_one();
                 answer_all(jobs.drain(..), rows);
                 continue;
             }
         }
         for job in jobs.drain(..) {
-            let answer = job.write.alone_on_pool(&pool).await;
+            let answer = job.write.alone_on_pool(&pool, &count).await;
             let _ = job.done.send(answer);
         }
     }
 }
 
-async fn together_on_pool(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<u64>, sqlx::Error> {
+async fn together_on_pool(pool: &AnyPool, jobs: &[Job]) -> Result<Vec<Rows>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut rows = Vec::with_capacity(jobs.len());
     for job in jobs {
-        rows.push(
-            job.write
-                .statement()
-                .on_pool()
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-        );
+        rows.push(job.write.in_pool_transaction(&mut tx).await?);
     }
     tx.commit().await?;
     Ok(rows)
@@ -443,6 +482,7 @@ fn commit_on_sqlite(
     conn: &mut Connection,
     mut jobs: Vec<Job>,
     committer: Committer,
+    count: &CommitCount,
 ) -> Result<(), Vec<Job>> {
     let stop_at_busy = |e: &rusqlite::Error| {
         committer == Committer::Caller
@@ -451,6 +491,7 @@ fn commit_on_sqlite(
     if jobs.len() > 1 {
         match together_on_sqlite(conn, &jobs) {
             Ok(rows) => {
+                count.add_one();
                 answer_all(jobs.drain(..), rows);
                 return Ok(());
             }
@@ -460,9 +501,12 @@ fn commit_on_sqlite(
     }
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
-        match job.write.statement().on_sqlite(conn) {
+        match job.write.alone_on_sqlite(conn) {
             Err(e) if stop_at_busy(&e) => return Err(std::iter::once(job).chain(jobs).collect()),
             answer => {
+                if answer.is_ok() {
+                    count.add_one();
+                }
                 let _ = job.done.send(answer.map_err(Into::into));
             }
         }
@@ -470,17 +514,17 @@ fn commit_on_sqlite(
     Ok(())
 }
 
-fn together_on_sqlite(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<u64>> {
+fn together_on_sqlite(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Rows>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let rows = jobs
         .iter()
-        .map(|job| job.write.statement().on_sqlite(&tx))
-        .collect::<rusqlite::Result<Vec<u64>>>()?;
+        .map(|job| job.write.on_sqlite(&tx))
+        .collect::<rusqlite::Result<Vec<Rows>>>()?;
     tx.commit()?;
     Ok(rows)
 }
 
-fn answer_all(jobs: impl Iterator<Item = Job>, rows: Vec<u64>) {
+fn answer_all(jobs: impl Iterator<Item = Job>, rows: Vec<Rows>) {
     for (job, rows) in jobs.zip(rows) {
         let _ = job.done.send(Ok(rows));
     }
@@ -493,20 +537,18 @@ mod tests {
     use super::*;
 
     fn insert(id: &str) -> Write {
-        Write::InsertAudit {
-            id: id.to_owned(),
-            event: AuditEvent {
-                at_ms: 1,
-                request_id: format!("req-{id}"),
-                actor: "admin".into(),
-                project_id: "p1".into(),
-                instance_id: "i1".into(),
-                action: "create_account".into(),
-                account: None,
-                status: 0,
-                error_code: None,
-            },
-        }
+        let event = crate::AuditEvent {
+            at_ms: 1,
+            request_id: format!("req-{id}"),
+            actor: "admin".into(),
+            project_id: "p1".into(),
+            instance_id: "i1".into(),
+            action: "create_account".into(),
+            account: None,
+            status: 0,
+            error_code: None,
+        };
+        Write(vec![crate::audit::insert_statement(id, &event)])
     }
 
     /// Queues `writes` as callers that found the connection taken would, and answers their
@@ -522,7 +564,7 @@ mod tests {
             .collect()
     }
 
-    type Answer = Result<u64, StoreError>;
+    type Answer = Result<Rows, StoreError>;
 
     /// What a caller that finds the connection free commits: everything queued, in one
     /// transaction; when one write of it fails, that one fails alone and the others land.
@@ -543,7 +585,7 @@ mod tests {
         );
         commits.commit_queued(Committer::Caller);
         for answer in answers {
-            assert_eq!(answer.await.unwrap().unwrap(), 1);
+            assert_eq!(answer.await.unwrap().unwrap(), vec![1]);
         }
         assert_eq!(made.load(Ordering::SeqCst), 1, "ten writes, one commit");
         assert!(lock(&commits.queue).is_empty());
@@ -557,7 +599,7 @@ mod tests {
             if *id == "a4" {
                 assert!(answer.is_err(), "{id}: {answer:?}");
             } else {
-                assert_eq!(answer.unwrap(), 1, "{id}");
+                assert_eq!(answer.unwrap(), vec![1], "{id}");
             }
         }
         let events = store
@@ -589,7 +631,10 @@ mod tests {
     async fn write_alone(store: &crate::Store, dir: &Path, prefix: &str, n: usize) -> u64 {
         for i in 0..n {
             let write = insert(&format!("{prefix}{i}"));
-            assert_eq!(store.commits.write(&store.pool, write).await.unwrap(), 1);
+            assert_eq!(
+                store.commits.write(&store.pool, write).await.unwrap(),
+                vec![1]
+            );
         }
         let log = dir.join(format!("{}-wal", crate::SQLITE_FILE));
         std::fs::metadata(log).unwrap().len()

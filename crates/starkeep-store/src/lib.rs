@@ -19,6 +19,7 @@ mod accounts;
 mod audit;
 mod checkpoint;
 mod data_version;
+mod durability;
 mod error;
 mod group_commit;
 mod iam;
@@ -38,8 +39,10 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use access_keys::{AccessKeyRecord, AccessKeySummary};
 pub use accounts::{AccountWrite, NewStoredAccount, StoredAccount, StoredAccountPage};
-pub use audit::{AuditEvent, AuditFilter};
+pub use audit::{AuditEvent, AuditFilter, AuditedChange, WriteAhead};
+pub use durability::SqliteSync;
 pub use error::StoreError;
+pub use group_commit::COMMITS_METRIC;
 pub use iam::{IamUser, RoleBinding};
 pub use instances::{InstanceRecord, NewInstance};
 pub use pending::PendingCreate;
@@ -57,44 +60,6 @@ pub enum Backend {
     Sqlite,
     /// A shared server: several replicas.
     Postgres,
-}
-
-/// When a commit to the SQLite store reaches the disk. Both keep the store whole (WAL journal):
-/// they differ only in what a power loss or an operating-system crash can take back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SqliteSync {
-    /// `synchronous = NORMAL`: a commit is in the write-ahead log when it returns, so it
-    /// survives starkeep crashing or being killed; the log is flushed to disk at checkpoints, so
-    /// a power loss can take back the commits since the last one. The checkpoints (each 1,000
-    /// or so pages of log) run on a thread of their own: a request's audit or pending write
-    /// waits for their flushes only if it comes while the last few pages are copied, and a
-    /// write through the pool only if it finds the log long and starts SQLite's automatic
-    /// checkpoint itself.
-    #[default]
-    Normal,
-    /// `synchronous = FULL`: every commit is flushed to disk before it returns (one `fsync`,
-    /// 0.2–0.7 ms on the benchmark machine), so it also survives a power loss. A request's audit
-    /// and pending writes then commit on a blocking thread, so that no runtime worker waits for
-    /// the flush.
-    Full,
-}
-
-impl SqliteSync {
-    fn pragma(self) -> &'static str {
-        match self {
-            SqliteSync::Normal => "NORMAL",
-            SqliteSync::Full => "FULL",
-        }
-    }
-
-    /// What every connection to the SQLite file sets first, the pool's and the group commits'.
-    fn connection_pragmas(self) -> String {
-        format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-             PRAGMA busy_timeout = 5000;",
-            self.pragma()
-        )
-    }
 }
 
 /// The file name of the SQLite store inside the data dir.
@@ -219,10 +184,20 @@ impl Store {
         &self.pool
     }
 
-    /// Commits `write`, sharing the commit with others queued meanwhile; answers the rows it
-    /// touched.
-    pub(crate) async fn group_commit(&self, write: group_commit::Write) -> Result<u64, StoreError> {
+    /// Commits `write`, sharing the commit with others queued meanwhile; answers the rows each
+    /// of its statements touched.
+    pub(crate) async fn group_commit(
+        &self,
+        write: group_commit::Write,
+    ) -> Result<Vec<u64>, StoreError> {
         self.commits.write(&self.pool, write).await
+    }
+
+    /// The commits this store's group commit has made since it opened: the writes on the
+    /// requests' paths (audit events and outcomes, pending creates), each batch counted once.
+    /// Also counted in the process's metrics as [`COMMITS_METRIC`].
+    pub fn group_commits(&self) -> u64 {
+        self.commits.count().get()
     }
 
     /// Whether the store has no project yet (a first start).

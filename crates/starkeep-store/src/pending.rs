@@ -1,11 +1,14 @@
 //! Unfinished account creates on SQL engines (table `pending_creates`): written before a create
 //! starts, removed when it ends, read by the repair loop for those that never ended. What an
 //! unfinished create means for an account is the engine's business.
+//!
+//! Inside an audited change ([`crate::AuditedChange`]) the record is written in one commit with
+//! the change's audit event, and removed in one commit with its outcome.
 
 use starkeep_domain::InstanceId;
 
 use crate::group_commit::{Param, Statement, Write};
-use crate::{now_millis, Store, StoreError};
+use crate::{audit, now_millis, Store, StoreError};
 
 /// A create that began and has not been seen to end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,29 +22,32 @@ pub struct PendingCreate {
 
 impl Store {
     /// Records that a create of `name` is about to begin; `attempt` is unique to the call.
+    /// Inside an audited change whose event is not in the store yet, the event commits with it.
     pub async fn begin_pending_create(
         &self,
         instance: &InstanceId,
         name: &str,
         attempt: &str,
     ) -> Result<(), StoreError> {
-        self.group_commit(Write::BeginPending {
-            attempt: attempt.to_owned(),
-            instance_id: instance.as_str().to_owned(),
-            name: name.to_owned(),
-            started_at: now_millis(),
-        })
-        .await?;
+        let record = begin_statement(attempt, instance.as_str(), name, now_millis());
+        audit::with_event_ahead(self, vec![record]).await?;
         Ok(())
     }
 
-    /// Records that the create `attempt` has ended, whichever way.
+    /// Records that the create `attempt` has ended, whichever way. Inside an audited change
+    /// whose event is in the store, the record goes with its outcome
+    /// ([`crate::AuditedChange::finish`]) and this returns at once.
     pub async fn end_pending_create(&self, attempt: &str) -> Result<(), StoreError> {
-        self.group_commit(Write::EndPending {
-            attempt: attempt.to_owned(),
-        })
-        .await?;
+        if let Some(statement) = audit::with_outcome(end_statement(attempt)) {
+            self.group_commit(Write(vec![statement])).await?;
+        }
         Ok(())
+    }
+
+    /// Whether [`Store::end_pending_create`] called now would leave the record to the outcome
+    /// of this task's audited change, costing no commit of its own.
+    pub fn pending_end_waits_for_outcome(&self) -> bool {
+        audit::outcome_pending()
     }
 
     /// Creates that began before `before_ms` (Unix milliseconds) and have not ended, oldest
@@ -70,28 +76,23 @@ impl Store {
 }
 
 /// Writes the record of a create about to begin ([`Store::begin_pending_create`]).
-pub(crate) fn begin_statement<'q>(
-    attempt: &'q str,
-    instance_id: &'q str,
-    name: &'q str,
-    started_at: i64,
-) -> Statement<'q> {
+fn begin_statement(attempt: &str, instance_id: &str, name: &str, started_at: i64) -> Statement {
     Statement {
         sql: "INSERT INTO pending_creates (attempt, instance_id, name, started_at) \
               VALUES ($1, $2, $3, $4)",
         params: vec![
-            Param::Text(Some(attempt)),
-            Param::Text(Some(instance_id)),
-            Param::Text(Some(name)),
+            Param::Text(Some(attempt.to_owned())),
+            Param::Text(Some(instance_id.to_owned())),
+            Param::Text(Some(name.to_owned())),
             Param::Int(started_at),
         ],
     }
 }
 
 /// Removes the record of a create that ended ([`Store::end_pending_create`]).
-pub(crate) fn end_statement(attempt: &str) -> Statement<'_> {
+fn end_statement(attempt: &str) -> Statement {
     Statement {
         sql: "DELETE FROM pending_creates WHERE attempt = $1",
-        params: vec![Param::Text(Some(attempt))],
+        params: vec![Param::Text(Some(attempt.to_owned()))],
     }
 }

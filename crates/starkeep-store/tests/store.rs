@@ -11,7 +11,7 @@ use std::process::Command;
 use starkeep_domain::{DatabaseSelection, Ddl, Dml, PageRequest, Privileges};
 use starkeep_store::{
     AccountWrite, AuditEvent, AuditFilter, Backend, NewInstance, NewStoredAccount, Store,
-    StoreError,
+    StoreError, WriteAhead,
 };
 
 /// What keeps a test's store alive; dropping it removes the store.
@@ -100,6 +100,8 @@ on_both_stores!(
     audit_events_read_back_newest_first,
     pending_creates_are_found_until_ended,
     writes_made_together_land_together_and_fail_alone,
+    an_audited_create_commits_twice,
+    an_audited_change_that_writes_nothing_commits_once,
     access_keys_belong_to_a_user_in_a_project,
     projects_can_take_a_given_id,
 );
@@ -753,4 +755,96 @@ async fn projects_can_take_a_given_id(store: Store) {
         store.create_project_with_id("again", id).await,
         Err(StoreError::Conflict)
     ));
+}
+
+/// A create audited with its first write: the event and the pending record go in one commit
+/// before the server would be touched, the outcome and the record's removal in one after. Each
+/// is in the store when its call returns.
+async fn an_audited_create_commits_twice(store: Store) {
+    let inst = instance(&store).await;
+    let later = starkeep_store::now_millis() + 1_000;
+    let event = audit_event(7, "req-create", inst.id.as_str(), Some("u1"));
+    let before = store.group_commits();
+    let change = store
+        .begin_change(&event, WriteAhead::WithChange)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.group_commits(),
+        before,
+        "nothing written before the change"
+    );
+    assert!(all_audit(&store).await.is_empty());
+    change
+        .scope(async {
+            store
+                .begin_pending_create(&inst.id, "u1", "attempt-1")
+                .await
+                .unwrap();
+            assert_eq!(store.group_commits(), before + 1);
+            let events = all_audit(&store).await;
+            assert_eq!(events.len(), 1);
+            assert_eq!(
+                (events[0].status, events[0].error_code.as_deref()),
+                (0, None)
+            );
+            assert_eq!(store.stale_pending_creates(later).await.unwrap().len(), 1);
+
+            assert!(store.pending_end_waits_for_outcome());
+            store.end_pending_create("attempt-1").await.unwrap();
+            assert_eq!(store.group_commits(), before + 1, "left for the outcome");
+            assert_eq!(store.stale_pending_creates(later).await.unwrap().len(), 1);
+        })
+        .await;
+    change.finish(200, None).await.unwrap();
+    assert_eq!(store.group_commits(), before + 2);
+    let events = all_audit(&store).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].status, 200);
+    assert!(store.stale_pending_creates(later).await.unwrap().is_empty());
+
+    // Outside a change, the same calls commit one by one, as before.
+    assert!(!store.pending_end_waits_for_outcome());
+    store
+        .begin_pending_create(&inst.id, "u2", "attempt-2")
+        .await
+        .unwrap();
+    store.end_pending_create("attempt-2").await.unwrap();
+    assert_eq!(store.group_commits(), before + 4);
+    assert_eq!(all_audit(&store).await.len(), 1);
+}
+
+/// A change audited with its first write that ends before writing anything (refused) has its
+/// event written whole with the outcome, in one commit; one audited alone is written at once.
+async fn an_audited_change_that_writes_nothing_commits_once(store: Store) {
+    let inst = instance(&store).await;
+    let before = store.group_commits();
+    let refused = audit_event(8, "req-refused", inst.id.as_str(), Some("u1"));
+    let change = store
+        .begin_change(&refused, WriteAhead::WithChange)
+        .await
+        .unwrap();
+    change.scope(async {}).await;
+    change.finish(400, Some("DBS.280001")).await.unwrap();
+    assert_eq!(store.group_commits(), before + 1);
+    let events = all_audit(&store).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].status, events[0].error_code.as_deref()),
+        (400, Some("DBS.280001"))
+    );
+
+    let deleted = audit_event(9, "req-delete", inst.id.as_str(), Some("u1"));
+    let change = store
+        .begin_change(&deleted, WriteAhead::Alone)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.group_commits(),
+        before + 2,
+        "written before the change"
+    );
+    assert_eq!(all_audit(&store).await.len(), 2);
+    change.finish(200, None).await.unwrap();
+    assert_eq!(store.group_commits(), before + 3);
 }

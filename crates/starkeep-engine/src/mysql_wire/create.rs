@@ -80,10 +80,14 @@ impl MysqlWireEngine {
             Ok(()) => true,
             Err(failure) => failure.clean,
         };
-        if outcome.is_ok() && self.dialect.marks_unfinished() {
+        if outcome.is_ok()
+            && self.dialect.marks_unfinished()
+            && !self.store.pending_end_waits_for_outcome()
+        {
             // The account is finished, and the server says so: a record outliving the answer
             // only makes the repair loop look at the account and keep it. So it is cleared
-            // after the answer, off the request's path.
+            // after the answer, off the request's path (inside an audited request, with its
+            // outcome, at no cost of its own).
             let store = self.store.clone();
             tokio::spawn(async move { end_pending_create(&store, &attempt).await });
         } else if clean {
