@@ -9,7 +9,7 @@
 mod mariadb;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
+use mysql_async::Conn;
 use starkeep_engine::mysql_wire::dialect::Dialect;
 use starkeep_engine::mysql_wire::mapping::PrivilegeMap;
 use starkeep_engine::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
@@ -20,13 +20,8 @@ const ADMIN_PASSWORD: &str = "Gt_admin_pw_1";
 const GENERATED: u32 = 430;
 
 async fn connect(port: u16, user: &str, password: &str) -> Conn {
-    let opts = OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some(user))
-        .pass(Some(password))
-        .prefer_socket(false);
-    Conn::new(opts)
+    let url = format!("mysql://{user}:{password}@127.0.0.1:{port}?prefer_socket=false");
+    Conn::from_url(url)
         .await
         .expect("connect to the test's MariaDB")
 }
