@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use starkeep_domain::InvalidInput;
+use starkeep_sync::AccountSync;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -63,7 +64,7 @@ pub async fn switch_sync(
     ApiJson(body): ApiJson<SyncBody>,
 ) -> Result<Json<SyncResponse>, ApiError> {
     let enabled = requested_state(body)?;
-    app.instances()
+    AccountSync::new(app.instances().clone())
         .set_sync(&path.project, &path.instance, enabled)
         .await?;
     Ok(Json(SyncResponse { success: true }))

@@ -14,11 +14,11 @@ use starkeep_store::{InstanceRecord, NewInstance, Store, StoreError};
 use zeroize::Zeroizing;
 
 use super::backend_error::mysql_error_text;
-use super::connection::{dialect_for, pool_for, MysqlWireSettings};
+use super::connection::{pool_for, MysqlWireSettings};
 use super::dialect::Scope;
 use super::mapping::{Level, MappingError, PrivilegeMap};
 use super::mysql::MysqlFlavor;
-use crate::EngineKind;
+use crate::{EngineKind, WireDialect};
 
 /// Where an admin connection goes (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,12 +153,15 @@ impl AddSqlInstance {
                     target: shown.clone(),
                     detail: mysql_error_text(&e),
                 })?;
-        let flavor = match self.kind {
-            EngineKind::Mysql => Some(MysqlFlavor::from_version(version.as_deref().unwrap_or(""))),
-            _ => None,
+        let wire = match self.kind {
+            EngineKind::Mysql => {
+                WireDialect::Mysql(MysqlFlavor::from_version(version.as_deref().unwrap_or("")))
+            }
+            EngineKind::StarRocks => WireDialect::StarRocks,
+            EngineKind::Embedded => return Err(RegistrationError::NotSql(self.kind)),
         };
-        let dialect = dialect_for(self.kind, flavor.map(MysqlFlavor::as_str))
-            .ok_or(RegistrationError::NotSql(self.kind))?;
+        let flavor = wire.flavor();
+        let dialect = wire.statements();
         let map = match &self.privilege_map {
             Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())?,
             None => dialect.default_map(),
