@@ -8,7 +8,8 @@
 //! last), so an unfinished create can be told from a finished one. A create that fails after the
 //! account was made drops it again; [`MysqlWireEngine::repair`] drops the unfinished ones that a
 //! timeout, a lost backend or a killed process left behind. Where the server marks unfinished
-//! creates, the record of a finished one is cleared after the answer.
+//! creates, the record of a finished one is cleared after the answer, or, inside an audited
+//! request, in one commit with its outcome (`starkeep_store::AuditedChange`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
