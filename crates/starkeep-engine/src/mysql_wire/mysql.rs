@@ -134,7 +134,7 @@ impl MysqlDialect {
 
     /// What `read` answers, if this dialect reads the grant tables; `None` (read
     /// `information_schema`) if not.
-    async fn from_grant_tables<T>(
+    async fn when_reading_grant_tables<T>(
         &self,
         read: impl std::future::Future<Output = Result<Option<T>, mysql_async::Error>>,
     ) -> Result<Option<T>, mysql_async::Error> {
@@ -399,7 +399,7 @@ impl Dialect for MysqlDialect {
             "TRUE".to_owned()
         };
         let rows: Vec<(String, String, String, String)> = match self
-            .from_grant_tables(grant_tables::database_grants(conn, names))
+            .when_reading_grant_tables(grant_tables::database_grants(conn, names))
             .await?
         {
             Some(rows) => rows
@@ -442,8 +442,10 @@ impl Dialect for MysqlDialect {
         // anything but `USAGE` there.
         let holders = match self.flavor {
             MysqlFlavor::MariaDb => {
-                self.from_grant_tables(grant_tables::mariadb_server_wide_holders(conn, names))
-                    .await?
+                self.when_reading_grant_tables(grant_tables::mariadb_server_wide_holders(
+                    conn, names,
+                ))
+                .await?
             }
             MysqlFlavor::Mysql => None,
         };
@@ -478,7 +480,7 @@ impl Dialect for MysqlDialect {
             entry.foreign |= !entry.server_wide.is_empty();
         }
         let extra: Vec<String> = match self
-            .from_grant_tables(grant_tables::object_grant_holders(conn, names))
+            .when_reading_grant_tables(grant_tables::object_grant_holders(conn, names))
             .await?
         {
             Some(users) => users.iter().map(|user| Self::grantee(user)).collect(),
