@@ -7,6 +7,7 @@
 //! - [`concurrency`]: concurrent changes to one instance;
 //! - [`http`]: the HTTP surface (errors, limits, the OpenAPI document against the router);
 //! - [`kept_pages`]: list pages kept between requests;
+//! - [`logs`]: the access line's operation, and the request id on what a request logs;
 //! - [`signatures`]: requests signed with access keys.
 
 mod accounts;
@@ -15,4 +16,5 @@ mod auth;
 mod concurrency;
 mod http;
 mod kept_pages;
+mod logs;
 mod signatures;
