@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use starkeep_api::{router, AppState, Limits};
+use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, Iam, Role, SecretBox, TokenSigner};
 use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
 use starkeep_engine::mysql_wire::AddSqlInstance;
@@ -20,8 +20,7 @@ use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
 
-#[path = "../../starkeep/tests/common/mariadb.rs"]
-mod mariadb;
+use starkeep_testkit::mariadb;
 
 const MARIADB_HOST: &str = "127.0.0.1";
 const MARIADB_PORT: u16 = 3306;
@@ -138,7 +137,12 @@ impl Fixture {
         let token = iam.issue(&project, &user.id, "admin").await.unwrap().0;
         let instances = Instances::with_secrets(store.clone(), secrets);
         let app = router(
-            AppState::with_instances(store.clone(), iam, instances.clone()),
+            AppState::new(
+                store.clone(),
+                iam,
+                instances.clone(),
+                AuthOptions::default(),
+            ),
             Limits::default(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -678,47 +682,6 @@ async fn a_create_that_fails_at_the_grant_step_leaves_no_user() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let _ = &fx.instance;
     fx.cleanup().await;
-}
-
-#[tokio::test]
-async fn adding_an_instance_checks_the_admin() {
-    let prefix = format!("t{:06x}", rand::random::<u32>() & 0xff_ffff);
-    // No such password.
-    let refused = Fixture::serve(
-        prefix.clone(),
-        format!("{prefix}_a"),
-        format!("{prefix}_b"),
-        Some(("root", "not-the-password")),
-    )
-    .await
-    .err()
-    .expect("a wrong password is refused");
-    assert!(refused.contains("cannot connect"), "{refused}");
-    assert!(!refused.contains("not-the-password"), "{refused}");
-
-    // An account that may log in but not create users.
-    let weak = format!("{prefix}_weak");
-    let mut root_conn = root().await;
-    root_conn
-        .query_drop(format!(
-            "CREATE USER '{weak}'@'%' IDENTIFIED BY 'Weak_1234'"
-        ))
-        .await
-        .unwrap();
-    let refused = Fixture::serve(
-        prefix.clone(),
-        format!("{prefix}_a"),
-        format!("{prefix}_b"),
-        Some((&weak, "Weak_1234")),
-    )
-    .await
-    .err()
-    .expect("an admin that cannot create users is refused");
-    assert!(refused.contains("cannot create users"), "{refused}");
-    root_conn
-        .query_drop(format!("DROP USER '{weak}'@'%'"))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

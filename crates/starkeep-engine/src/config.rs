@@ -4,9 +4,11 @@
 //! shows an instance, account sync asking whether there is a source) asks the typed value, so no
 //! code outside this crate reads settings as JSON.
 //!
-//! What the settings of each engine hold lives with that engine ([`EmbeddedSettings`],
-//! [`MysqlWireSettings`]); how the kinds are spelled lives in [`EngineKind`].
+//! [`EngineKind`] is how the kinds are spelled; what the settings of each engine hold lives with
+//! that engine ([`EmbeddedSettings`], [`MysqlWireSettings`]).
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use starkeep_store::{InstanceRecord, StoreError};
@@ -15,7 +17,49 @@ use crate::mysql_wire::dialect::Dialect;
 use crate::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
 use crate::mysql_wire::starrocks::StarRocksDialect;
 use crate::mysql_wire::MysqlWireSettings;
-use crate::{EmbeddedSettings, EngineError, EngineKind};
+use crate::{EmbeddedSettings, EngineError};
+
+/// The kinds of engine an instance can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// Accounts in starkeep's own store; no database server.
+    Embedded,
+    /// TaurusDB, MySQL 8 or MariaDB.
+    Mysql,
+    /// A StarRocks 3.x frontend.
+    StarRocks,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Embedded => "embedded",
+            EngineKind::Mysql => "mysql",
+            EngineKind::StarRocks => "starrocks",
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "embedded" => Ok(EngineKind::Embedded),
+            "mysql" => Ok(EngineKind::Mysql),
+            "starrocks" => Ok(EngineKind::StarRocks),
+            other => Err(format!(
+                "unknown engine {other:?}: expected embedded, mysql or starrocks"
+            )),
+        }
+    }
+}
 
 /// The dialect a MySQL-wire engine speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,53 +13,11 @@ use crate::{
     AccountEngine, AccountMirror, EmbeddedEngine, EngineConfig, EngineError, MysqlWireEngine,
 };
 
-/// The kinds of engine an instance can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineKind {
-    /// Accounts in starkeep's own store; no database server.
-    Embedded,
-    /// TaurusDB, MySQL 8 or MariaDB.
-    Mysql,
-    /// A StarRocks 3.x frontend.
-    StarRocks,
-}
-
-impl EngineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::Embedded => "embedded",
-            EngineKind::Mysql => "mysql",
-            EngineKind::StarRocks => "starrocks",
-        }
-    }
-}
-
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EngineKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "embedded" => Ok(EngineKind::Embedded),
-            "mysql" => Ok(EngineKind::Mysql),
-            "starrocks" => Ok(EngineKind::StarRocks),
-            other => Err(format!(
-                "unknown engine {other:?}: expected embedded, mysql or starrocks"
-            )),
-        }
-    }
-}
-
 /// The directory of instances: finds a project's instance and hands out its engine.
 ///
-/// SQL engines hold a connection pool, so they are kept per instance and rebuilt only when the
+/// MySQL-wire engines hold a connection pool, so they are kept per instance and rebuilt only when the
 /// instance's settings change; while no instance changes ([`Store::instances_generation`]), a
-/// SQL engine is handed out again without reading its instance. An embedded engine is handed out
+/// MySQL-wire engine is handed out again without reading its instance. An embedded engine is handed out
 /// again while the store reports no commit at all ([`Store::data_version`]), and keeps the pages
 /// it read meanwhile (see [`EmbeddedEngine`]): a request for a page that was read before touches
 /// no table.
@@ -68,11 +25,11 @@ impl FromStr for EngineKind {
 pub struct Instances {
     store: Store,
     secrets: Option<Arc<SecretBox>>,
-    sql: Arc<Mutex<HashMap<String, CachedEngine>>>,
+    mysql_wire: Arc<Mutex<HashMap<String, CachedEngine>>>,
     recent: Arc<Mutex<HashMap<(ProjectId, InstanceId), RecentEngine>>>,
 }
 
-/// A SQL engine and the instance settings it was built from.
+/// A MySQL-wire engine and the instance settings it was built from.
 type CachedEngine = (serde_json::Value, Arc<MysqlWireEngine>);
 
 /// An engine handed out, and what vouches for it.
@@ -84,7 +41,7 @@ type RecentEngine = (Stamp, Arc<dyn AccountEngine>);
 enum Stamp {
     /// The store's data version: an embedded engine (its pages are the store's rows).
     Version(u64),
-    /// The instances generation: a SQL engine (it depends on its instance alone).
+    /// The instances generation: a MySQL-wire engine (it depends on its instance alone).
     Generation(u64),
 }
 
@@ -121,7 +78,7 @@ impl Instances {
         Self {
             store,
             secrets: None,
-            sql: Arc::default(),
+            mysql_wire: Arc::default(),
             recent: Arc::default(),
         }
     }
@@ -132,7 +89,7 @@ impl Instances {
         Self {
             store,
             secrets: Some(Arc::new(secrets)),
-            sql: Arc::default(),
+            mysql_wire: Arc::default(),
             recent: Arc::default(),
         }
     }
@@ -147,8 +104,11 @@ impl Instances {
         self.secrets.as_deref()
     }
 
-    /// The SQL engine of `record`, from the cache while its settings are unchanged.
-    pub fn sql_engine(&self, record: InstanceRecord) -> Result<Arc<MysqlWireEngine>, EngineError> {
+    /// The MySQL-wire engine of `record`, from the cache while its settings are unchanged.
+    pub fn mysql_wire_engine(
+        &self,
+        record: InstanceRecord,
+    ) -> Result<Arc<MysqlWireEngine>, EngineError> {
         let Some(secrets) = &self.secrets else {
             return Err(EngineError::EngineNotAvailable(format!(
                 "{} (this process has no key to open the admin password)",
@@ -156,7 +116,7 @@ impl Instances {
             )));
         };
         let key = record.id.as_str().to_owned();
-        let mut cache = self.sql.lock().expect("engine cache poisoned");
+        let mut cache = self.mysql_wire.lock().expect("engine cache poisoned");
         if let Some((settings, engine)) = cache.get(&key) {
             if *settings == record.settings && engine.instance().engine == record.engine {
                 return Ok(engine.clone());
@@ -188,7 +148,7 @@ impl Instances {
                 report.cleared += 1;
                 continue;
             };
-            let engine = self.sql_engine(record.clone())?;
+            let engine = self.mysql_wire_engine(record.clone())?;
             match engine.repair(&pending.name).await {
                 Ok(dropped) => {
                     self.store.end_pending_create(&pending.attempt).await?;
@@ -266,9 +226,10 @@ impl Instances {
                         version,
                     )),
                 ),
-                EngineConfig::MysqlWire { .. } => {
-                    (generation.map(Stamp::Generation), self.sql_engine(record)?)
-                }
+                EngineConfig::MysqlWire { .. } => (
+                    generation.map(Stamp::Generation),
+                    self.mysql_wire_engine(record)?,
+                ),
             };
         if let Some(stamp) = stamp {
             let mut recent = self.recent.lock().expect("engine cache poisoned");
@@ -286,10 +247,10 @@ impl Instances {
     /// account sync reaches them. The source's engine is kept with the target's, so its
     /// connections outlive one run; [`EngineError::NoSyncSource`] for an instance with none.
     pub fn mirror_pair(&self, record: InstanceRecord) -> Result<MirrorPair, EngineError> {
-        if EngineConfig::of(&record)?.kind() == EngineKind::Embedded {
+        if let EngineConfig::Embedded(_) = EngineConfig::of(&record)? {
             return Err(EngineError::NoSyncSource);
         }
-        let target = self.sql_engine(record)?;
+        let target = self.mysql_wire_engine(record)?;
         let source = target.sync_source()?;
         Ok(MirrorPair { target, source })
     }

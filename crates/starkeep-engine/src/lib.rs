@@ -25,11 +25,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use starkeep_domain::{AccountName, AccountPassword};
 
-pub use config::{EngineConfig, WireDialect};
+pub use config::{EngineConfig, EngineKind, WireDialect};
 pub use databases::resolve_databases;
 pub use embedded::{EmbeddedEngine, EmbeddedSettings, DEFAULT_EMBEDDED_DATABASES};
 pub use error::EngineError;
-pub use instances::{EngineKind, Instances, MirrorPair};
+pub use instances::{Instances, MirrorPair};
 pub use mirror::{AccountMirror, MirrorAccount, MirrorRead, MirrorSide, NATIVE_PLUGIN};
 pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
 pub use mysql_wire::{MysqlWireEngine, MysqlWireSettings};

@@ -5,14 +5,12 @@
 //! partial grants (grant option only, patterns, tables, columns, server-wide) among generated
 //! ones. An admin who may not read the grant tables gets the `information_schema` reading.
 
-#[path = "../../starkeep/tests/common/mariadb.rs"]
-mod mariadb;
-
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use starkeep_engine::mysql_wire::dialect::Dialect;
 use starkeep_engine::mysql_wire::mapping::PrivilegeMap;
 use starkeep_engine::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
+use starkeep_testkit::mariadb::OwnMariaDb;
 
 const ADMIN: &str = "gt_admin";
 const ADMIN_PASSWORD: &str = "Gt_admin_pw_1";
@@ -28,7 +26,7 @@ async fn connect(port: u16, user: &str, password: &str) -> Conn {
 
 /// Generated accounts written straight into the grant tables (as the benchmark seeds its
 /// server), and hand-made ones made with statements.
-fn seed(db: &mariadb::OwnMariaDb) {
+fn seed(db: &OwnMariaDb) {
     db.root_script(&format!(
         "CREATE DATABASE sales; CREATE DATABASE `d_1`; CREATE DATABASE dx;
          CREATE TABLE sales.t (a INT, b INT);
@@ -88,7 +86,7 @@ async fn pages_agree(
 
 #[tokio::test]
 async fn grant_tables_and_information_schema_agree_on_every_page() {
-    let db = mariadb::OwnMariaDb::start(ADMIN, ADMIN_PASSWORD);
+    let db = OwnMariaDb::start(ADMIN, ADMIN_PASSWORD);
     seed(&db);
     let fast = MysqlDialect::new(MysqlFlavor::MariaDb);
     let slow = MysqlDialect::reading_information_schema(MysqlFlavor::MariaDb);
@@ -140,7 +138,7 @@ async fn grant_tables_and_information_schema_agree_on_every_page() {
 /// `information_schema` shows it, without an error.
 #[tokio::test]
 async fn an_admin_who_cannot_read_the_grant_tables_reads_information_schema() {
-    let db = mariadb::OwnMariaDb::start(ADMIN, ADMIN_PASSWORD);
+    let db = OwnMariaDb::start(ADMIN, ADMIN_PASSWORD);
     seed(&db);
     assert!(db.root(
         "CREATE USER 'limited'@'%' IDENTIFIED BY 'Limited_pw_1'; \

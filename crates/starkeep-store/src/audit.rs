@@ -88,6 +88,28 @@ impl AuditedChange {
         CHANGE.scope(Arc::clone(self), change).await
     }
 
+    /// The change is about to be made: its event, completed by `complete` and with status 0,
+    /// is written as `ahead` says. With [`WriteAhead::Alone`], an event that cannot be written
+    /// is an error here, and the change must not be made.
+    pub async fn begin(
+        &self,
+        complete: impl FnOnce(&mut AuditEvent),
+        ahead: WriteAhead,
+    ) -> Result<(), StoreError> {
+        let event = {
+            let mut state = self.state();
+            complete(&mut state.event);
+            state.event.status = 0;
+            state.event.error_code = None;
+            state.event.clone()
+        };
+        if ahead == WriteAhead::Alone {
+            let id = self.store.insert_audit(event).await?;
+            self.state().written = Some(id);
+        }
+        Ok(())
+    }
+
     /// Records how the change ended, in one commit with what it left to commit after it; an
     /// event not written yet is written whole.
     pub async fn finish(&self, status: u16, error_code: Option<&str>) -> Result<(), StoreError> {
@@ -180,31 +202,18 @@ pub(crate) fn outcome_pending() -> bool {
 }
 
 impl Store {
-    /// Starts the audit of a change about to be made: its event, with status 0 until
-    /// [`AuditedChange::finish`], written as `ahead` says. With [`WriteAhead::Alone`], an event
-    /// that cannot be written is an error here, and the change must not be made.
-    pub async fn begin_change(
-        &self,
-        e: &AuditEvent,
-        ahead: WriteAhead,
-    ) -> Result<Arc<AuditedChange>, StoreError> {
-        let event = AuditEvent {
-            status: 0,
-            error_code: None,
-            ..e.clone()
-        };
-        let written = match ahead {
-            WriteAhead::Alone => Some(self.insert_audit(event.clone()).await?),
-            WriteAhead::WithChange => None,
-        };
-        Ok(Arc::new(AuditedChange {
+    /// The audit of a change request, its event prepared but not written: the change runs
+    /// inside [`AuditedChange::scope`], calls [`AuditedChange::begin`] before it changes
+    /// anything, and the request ends with [`AuditedChange::finish`].
+    pub fn prepare_change(&self, event: AuditEvent) -> Arc<AuditedChange> {
+        Arc::new(AuditedChange {
             store: self.clone(),
             state: Mutex::new(ChangeState {
                 event,
-                written,
+                written: None,
                 with_outcome: Vec::new(),
             }),
-        }))
+        })
     }
 
     /// Writes the event of the audited change this task makes now, alone, if it is not in the

@@ -765,10 +765,8 @@ async fn an_audited_create_commits_twice(store: Store) {
     let later = starkeep_store::now_millis() + 1_000;
     let event = audit_event(7, "req-create", inst.id.as_str(), Some("u1"));
     let before = store.group_commits();
-    let change = store
-        .begin_change(&event, WriteAhead::WithChange)
-        .await
-        .unwrap();
+    let change = store.prepare_change(event);
+    change.begin(|_| {}, WriteAhead::WithChange).await.unwrap();
     assert_eq!(
         store.group_commits(),
         before,
@@ -820,10 +818,8 @@ async fn an_audited_change_that_writes_nothing_commits_once(store: Store) {
     let inst = instance(&store).await;
     let before = store.group_commits();
     let refused = audit_event(8, "req-refused", inst.id.as_str(), Some("u1"));
-    let change = store
-        .begin_change(&refused, WriteAhead::WithChange)
-        .await
-        .unwrap();
+    let change = store.prepare_change(refused);
+    change.begin(|_| {}, WriteAhead::WithChange).await.unwrap();
     change.scope(async {}).await;
     change.finish(400, Some("DBS.280001")).await.unwrap();
     assert_eq!(store.group_commits(), before + 1);
@@ -835,8 +831,9 @@ async fn an_audited_change_that_writes_nothing_commits_once(store: Store) {
     );
 
     let deleted = audit_event(9, "req-delete", inst.id.as_str(), Some("u1"));
-    let change = store
-        .begin_change(&deleted, WriteAhead::Alone)
+    let change = store.prepare_change(deleted);
+    change
+        .begin(|e| e.account = Some("u2".into()), WriteAhead::Alone)
         .await
         .unwrap();
     assert_eq!(
@@ -844,7 +841,12 @@ async fn an_audited_change_that_writes_nothing_commits_once(store: Store) {
         before + 2,
         "written before the change"
     );
-    assert_eq!(all_audit(&store).await.len(), 2);
+    let events = all_audit(&store).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[0].account.as_deref(), events[0].status),
+        (Some("u2"), 0)
+    );
     change.finish(200, None).await.unwrap();
     assert_eq!(store.group_commits(), before + 3);
 }

@@ -52,7 +52,10 @@ impl AccountSync {
     /// about the run itself ([`AccountSync::run_held`] does that).
     pub async fn reconcile(&self, record: InstanceRecord) -> Result<SyncReport, EngineError> {
         let MirrorPair { target, source } = self.instances.mirror_pair(record.clone())?;
-        let secrets = self.instances.secrets().ok_or(EngineError::NoSyncSource)?;
+        // The pair was built, so the directory holds the key; without it nothing reaches here.
+        let secrets = self.instances.secrets().ok_or_else(|| {
+            EngineError::EngineNotAvailable("account sync (this process has no secret key)".into())
+        })?;
         let books = Books {
             store: self.instances.store(),
             secrets,

@@ -225,11 +225,6 @@ impl MysqlWireEngine {
         &self.instance
     }
 
-    /// The privilege mapping in force on this instance.
-    pub fn privilege_map(&self) -> &PrivilegeMap {
-        &self.map
-    }
-
     /// Runs `op` within the instance's time limit.
     async fn bounded<T, E>(
         &self,
