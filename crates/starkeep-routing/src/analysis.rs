@@ -292,7 +292,7 @@ pub(crate) fn analyze_scanned(sql: &str, scanned: Scan) -> Analysis {
     let statement = match Parser::parse_sql(&MySqlDialect {}, sql) {
         Ok(mut statements) if statements.len() == 1 => statements.remove(0),
         _ => {
-            analysis.pinned = Some(unparsed_reason(&scanned.leading));
+            analysis.pinned = Some(unparsed_reason(&scanned));
             analysis.fingerprint = scanned.fingerprint;
             return analysis;
         }
@@ -332,18 +332,37 @@ fn transaction_control(leading: &[String]) -> Option<SessionEffect> {
     }
 }
 
-/// The reason for a text sqlparser rejected: known statement kinds by their first word (so a
-/// MariaDB-only write is still counted as a write), else [`RowReason::Unparsed`].
-fn unparsed_reason(leading: &[String]) -> RowReason {
-    match leading.first().map(String::as_str) {
-        Some("INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "TRUNCATE") => RowReason::Write,
-        Some("CREATE" | "ALTER" | "DROP" | "RENAME") => RowReason::Ddl,
-        Some("GRANT" | "REVOKE") => RowReason::Dcl,
-        Some("CALL") => RowReason::StoredRoutine,
-        Some("LOAD") => RowReason::LoadData,
-        Some("SHOW" | "DESC" | "DESCRIBE" | "EXPLAIN" | "KILL" | "FLUSH" | "HANDLER" | "DO") => {
-            RowReason::NotAQuery
+/// The reason for a text sqlparser rejected, so a MySQL or MariaDB statement the dialect lacks
+/// is still counted for what it is: by its leading words, and for `SELECT`s by the clauses
+/// that make them locking reads or writes; else [`RowReason::Unparsed`]. Pinned either way.
+fn unparsed_reason(scanned: &Scan) -> RowReason {
+    let words: Vec<&str> = scanned.leading.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["SELECT" | "WITH", ..] => {
+            let upper = scanned.fingerprint.to_ascii_uppercase();
+            if lock_in_share_mode(&upper) {
+                RowReason::LockingRead
+            } else if [" INTO OUTFILE ", " INTO DUMPFILE ", " INTO @"]
+                .iter()
+                .any(|c| upper.contains(c))
+            {
+                RowReason::Write
+            } else {
+                RowReason::Unparsed
+            }
         }
+        ["CREATE" | "ALTER" | "DROP" | "RENAME", "USER" | "ROLE", ..]
+        | ["SET", "PASSWORD" | "ROLE", ..] => RowReason::Dcl,
+        ["GRANT" | "REVOKE", ..] => RowReason::Dcl,
+        ["INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "TRUNCATE", ..] => RowReason::Write,
+        ["CREATE" | "ALTER" | "DROP" | "RENAME", ..] => RowReason::Ddl,
+        ["CALL", ..] => RowReason::StoredRoutine,
+        ["LOAD", ..] => RowReason::LoadData,
+        ["PREPARE" | "EXECUTE" | "DEALLOCATE", ..] => RowReason::PreparedStatement,
+        ["SET" | "USE", ..] => RowReason::SessionControl,
+        ["SHOW" | "DESC" | "DESCRIBE" | "EXPLAIN" | "KILL" | "FLUSH" | "HANDLER" | "DO"
+        | "CHECK" | "REPAIR" | "CHECKSUM" | "RESET" | "PURGE" | "INSTALL" | "UNINSTALL"
+        | "HELP" | "BINLOG", ..] => RowReason::NotAQuery,
         _ => RowReason::Unparsed,
     }
 }
@@ -482,7 +501,7 @@ fn classify(statement: &Statement, scanned: &Scan, analysis: &mut Analysis) {
 }
 
 fn classify_query(query: &Query, scanned: &Scan, analysis: &mut Analysis) {
-    let pinned = if !query.locks.is_empty() || lock_in_share_mode(&scanned.fingerprint) {
+    let pinned = if !query.locks.is_empty() {
         Some(RowReason::LockingRead)
     } else if selects_into(query) {
         Some(RowReason::Write)
@@ -497,11 +516,10 @@ fn classify_query(query: &Query, scanned: &Scan, analysis: &mut Analysis) {
     }
 }
 
-/// `LOCK IN SHARE MODE`, which sqlparser does not know; looked for in the fingerprint, where
-/// strings are already `?` and spacing is single.
-fn lock_in_share_mode(fingerprint: &str) -> bool {
-    let upper = fingerprint.to_ascii_uppercase();
-    upper.contains(" LOCK IN SHARE MODE")
+/// `LOCK IN SHARE MODE`, which sqlparser does not know, in an upper-cased fingerprint (where
+/// strings are already `?` and spacing is single).
+fn lock_in_share_mode(upper_fingerprint: &str) -> bool {
+    upper_fingerprint.contains(" LOCK IN SHARE MODE")
 }
 
 /// `SELECT … INTO var|OUTFILE|DUMPFILE` anywhere in a query.
