@@ -51,4 +51,3 @@ pub async fn limit_failures(State(app): State<AppState>, req: Request, next: Nex
     }
     response
 }
-

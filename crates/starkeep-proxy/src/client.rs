@@ -163,14 +163,16 @@ pub async fn login(
     }
     let host = peer.to_string();
     let key = ThrottleKey::Address(peer);
-    if shared.throttle().retry_after(&key, Instant::now()).is_some() {
+    if shared
+        .throttle()
+        .retry_after(&key, Instant::now())
+        .is_some()
+    {
         metrics::counter!(crate::metrics::LOGINS, "outcome" => "throttled").increment(1);
         let err = wire::err_payload(
             wire::code::HOST_BLOCKED,
             b"HY000",
-            &format!(
-                "Host '{host}' is blocked because of many connection errors; try again later"
-            ),
+            &format!("Host '{host}' is blocked because of many connection errors; try again later"),
         );
         wire::write_packet(&mut io, &err, seq.wrapping_add(1)).await?;
         return Err(LoginError::Refused("throttled".into()));

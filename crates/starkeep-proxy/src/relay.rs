@@ -335,7 +335,10 @@ impl std::error::Error for ClientGone {}
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Self {
-        match e.get_ref().and_then(|inner| inner.downcast_ref::<ClientGone>()) {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ClientGone>())
+        {
             Some(_) => Failure::Client(e),
             None => Failure::Backend(e),
         }

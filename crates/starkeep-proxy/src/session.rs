@@ -100,6 +100,7 @@ impl Session {
             let Some(&cmd) = payload.first() else {
                 continue;
             };
+            tracing::trace!(command = cmd, len = payload.len(), "client command");
             match cmd {
                 command::QUIT => return Ok(()),
                 command::PING => {
@@ -321,7 +322,10 @@ impl Session {
                 replica_up,
             }
         }
-        let step = self.shared.router.decide(&facts(&view, &self.routing, mirrored, column_up, replica_up), analysis);
+        let step = self.shared.router.decide(
+            &facts(&view, &self.routing, mirrored, column_up, replica_up),
+            analysis,
+        );
         let decision = match step {
             Step::Decided(d) => d,
             Step::NeedsEstimate => {
@@ -343,9 +347,11 @@ impl Session {
                         return Err(End::Backend(format!("EXPLAIN at the row primary: {e}")));
                     }
                 };
-                self.shared
-                    .router
-                    .decide_by_explain(&facts(&view, &self.routing, mirrored, column_up, replica_up), analysis, &json)
+                self.shared.router.decide_by_explain(
+                    &facts(&view, &self.routing, mirrored, column_up, replica_up),
+                    analysis,
+                    &json,
+                )
             }
         };
         Ok(Some(decision))
@@ -386,7 +392,10 @@ impl Session {
                 if client_ok {
                     Ok(Some(None))
                 } else {
-                    Err(End::Backend(format!("{} failed mid-answer: {error}", kind.as_str())))
+                    Err(End::Backend(format!(
+                        "{} failed mid-answer: {error}",
+                        kind.as_str()
+                    )))
                 }
             }
         }

@@ -360,6 +360,7 @@ impl Shared {
     /// One refresh of the view: the sync switch, mirrored accounts and applied hashes from the
     /// store; the column store's tables and greeting while sync is on.
     pub async fn refresh(&self) {
+        crate::metrics::cache(self.router.cache_stats());
         let previous = self.view();
         let mut view = View {
             column_tables: previous.column_tables.clone(),

@@ -287,7 +287,10 @@ mod tests {
         let (seq, back) = read_packet(&mut reader, usize::MAX).await.unwrap().unwrap();
         assert_eq!(seq, 2);
         assert_eq!(back, payload);
-        assert!(read_packet(&mut reader, usize::MAX).await.unwrap().is_none());
+        assert!(read_packet(&mut reader, usize::MAX)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]
@@ -315,10 +318,7 @@ mod tests {
     fn ok_and_err_payloads_read_back() {
         let ok = ok_payload(StatusFlags::SERVER_STATUS_AUTOCOMMIT);
         assert!(is_ok(&ok));
-        assert_eq!(
-            ok_status(&ok),
-            Some(StatusFlags::SERVER_STATUS_AUTOCOMMIT)
-        );
+        assert_eq!(ok_status(&ok), Some(StatusFlags::SERVER_STATUS_AUTOCOMMIT));
         let err = err_payload(1045, b"28000", "Access denied");
         assert_eq!(parse_err(&err), Some((1045, "Access denied".to_owned())));
         assert!(!is_ok(&err));

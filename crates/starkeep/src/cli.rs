@@ -173,7 +173,11 @@ pub struct ProxyArgs {
     pub metrics_listen: Option<SocketAddr>,
     /// Estimated rows read (from the row store's EXPLAIN) above which a read goes to the
     /// column store; at or below it, to the row store. PolarDB's default.
-    #[arg(long, env = "STARKEEP_PROXY_COLUMN_THRESHOLD", default_value_t = 50_000.0)]
+    #[arg(
+        long,
+        env = "STARKEEP_PROXY_COLUMN_THRESHOLD",
+        default_value_t = 50_000.0
+    )]
     pub column_threshold: f64,
     /// Seconds a cost decision is reused for the same statement (literals aside) in the same
     /// database, so a repeated query pays no EXPLAIN.
