@@ -343,9 +343,7 @@ fn the_proxy_routes_each_statement_by_the_rules() {
 
     // Rule 3: a table the column store lacks keeps the read on the row store, whatever its cost.
     assert_eq!(
-        run(&format!(
-            "SELECT m.store, COUNT(*) FROM big b JOIN marker m JOIN only_row o GROUP BY m.store"
-        )),
+        run("SELECT m.store, COUNT(*) FROM big b JOIN marker m JOIN only_row o GROUP BY m.store"),
         format!("row\t{BIG_ROWS}")
     );
 
