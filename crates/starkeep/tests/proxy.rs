@@ -554,8 +554,13 @@ fn the_proxy_routes_each_statement_by_the_rules() {
 }
 
 #[test]
-fn many_clients_wrong_passwords_and_a_client_killed_mid_result() {
+fn many_clients_tls_passwords_and_a_client_killed_mid_result() {
     let (_serial, w) = world();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_path = w.dir.path().join("cert.pem");
+    let key_path = w.dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
     let proxy = Proxy::start(
         w.dir.path(),
         &w.instance,
@@ -564,6 +569,10 @@ fn many_clients_wrong_passwords_and_a_client_killed_mid_result() {
             "3",
             "--auth-failure-interval-secs",
             "60",
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
         ],
     );
     let port = proxy.port;
@@ -626,8 +635,45 @@ fn many_clients_wrong_passwords_and_a_client_killed_mid_result() {
     });
     assert_eq!(mariadb(port, &app, APP_PW, &db, SMALL_READ).unwrap(), "row");
 
-    // A wrong password and an unknown account: MySQL's error 1045; after the burst, the
-    // address is refused for a while, even with the right password.
+    // TLS toward the client, when it asks: the client's own status says so.
+    let out = Command::new(which(&["mariadb", "mysql"]))
+        .args(["--no-defaults", "--ssl", "--protocol=TCP", "-h127.0.0.1"])
+        .args([
+            &format!("-P{port}"),
+            &format!("-u{app}"),
+            &format!("-p{APP_PW}"),
+        ])
+        .args(["-D", &db, "-e", &format!("status; {BIG_READ}")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Cipher in use is"), "{text}");
+    assert!(text.contains(&format!("column\t{BIG_ROWS}")), "{text}");
+
+    // A password changed at the source works at once (the hash is read again after one
+    // failure), and the old one stops working.
+    sql_script(
+        &SHARED,
+        &format!("ALTER USER '{app}'@'%' IDENTIFIED BY 'App-pw-2';"),
+    );
+    assert_eq!(
+        mariadb(port, &app, "App-pw-2", &db, SMALL_READ).unwrap(),
+        "row"
+    );
+    let err = mariadb(port, &app, APP_PW, &db, SMALL_READ).unwrap_err();
+    assert!(
+        err.contains("ERROR 1045 (28000): Access denied for user"),
+        "{err}"
+    );
+
+    // A wrong password and an unknown account: MySQL's error 1045; after the burst (the
+    // old password above was the first failure), the address is refused for a while, even
+    // with the right password.
     let err = mariadb(port, &app, "wrong", &db, SMALL_READ).unwrap_err();
     assert!(
         err.contains("ERROR 1045 (28000): Access denied for user"),
@@ -635,7 +681,6 @@ fn many_clients_wrong_passwords_and_a_client_killed_mid_result() {
     );
     let err = mariadb(port, &format!("{app}_nobody"), APP_PW, &db, SMALL_READ).unwrap_err();
     assert!(err.contains("ERROR 1045 (28000)"), "{err}");
-    let _ = mariadb(port, &app, "wrong", &db, SMALL_READ).unwrap_err();
-    let err = mariadb(port, &app, APP_PW, &db, SMALL_READ).unwrap_err();
+    let err = mariadb(port, &app, "App-pw-2", &db, SMALL_READ).unwrap_err();
     assert!(err.contains("ERROR 1129"), "{err}");
 }
