@@ -554,14 +554,51 @@ fn the_proxy_routes_each_statement_by_the_rules() {
 }
 
 #[test]
-fn many_clients_tls_passwords_and_a_client_killed_mid_result() {
+fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
     let (_serial, w) = world();
+    // A row read replica (the source itself stands in for one): reads the rules keep on the
+    // row store, and `/*FORCE_SLAVE*/`, go there.
+    let d = w.dir.path();
+    let node = [
+        "instance",
+        "node",
+        "set",
+        "--instance",
+        &w.instance,
+        "--kind",
+        "row-replica",
+    ];
+    let (ok, _, err) = cli(
+        d,
+        &[&node[..], &["--addr", "127.0.0.1:3306", "--weight", "2"]].concat(),
+        &[],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = cli(
+        d,
+        &[
+            "instance",
+            "node",
+            "list",
+            "--instance",
+            &w.instance,
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        serde_json::json!([{"kind": "row_replica", "addr": "127.0.0.1:3306", "weight": 2}])
+    );
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_path = w.dir.path().join("cert.pem");
     let key_path = w.dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-    let proxy = Proxy::start(
+    let mut proxy = Proxy::start(
         w.dir.path(),
         &w.instance,
         &[
@@ -580,6 +617,18 @@ fn many_clients_tls_passwords_and_a_client_killed_mid_result() {
     eventually("the proxy sees the mirrored account", || {
         mariadb(port, &app, APP_PW, &db, BIG_READ).as_deref() == Ok(&format!("column\t{BIG_ROWS}"))
     });
+
+    assert_eq!(
+        mariadb(
+            port,
+            &app,
+            APP_PW,
+            &db,
+            &format!("/*FORCE_SLAVE*/ {BIG_READ}")
+        )
+        .unwrap(),
+        format!("row\t{BIG_ROWS}")
+    );
 
     // 64 clients at once, each reading both stores over its own connection.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -634,6 +683,16 @@ fn many_clients_tls_passwords_and_a_client_killed_mid_result() {
         ) == "0"
     });
     assert_eq!(mariadb(port, &app, APP_PW, &db, SMALL_READ).unwrap(), "row");
+
+    let logs = proxy.logs().join("\n");
+    assert!(
+        logs.contains(r#"route="row_replica" rule=hint_force_slave"#),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(r#"route="row_replica" rule=cost_below"#),
+        "{logs}"
+    );
 
     // TLS toward the client, when it asks: the client's own status says so.
     let out = Command::new(which(&["mariadb", "mysql"]))
