@@ -36,13 +36,22 @@ use crate::relay::{self, RelayError, Relayed, Shape};
 use crate::state::{NodeKind, Shared, View};
 use crate::wire::{self, code, command};
 
+/// How long a client has for its login (TLS included), so a silent connection does not hold a
+/// slot.
+pub const LOGIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves one client connection to its end.
 pub async fn serve(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, connection_id: u32) {
     tcp.set_nodelay(true).ok();
-    let logged_in = match client::login(&shared, tcp, peer.ip(), connection_id).await {
-        Ok(l) => l,
-        Err(e) => {
+    let login = client::login(&shared, tcp, peer.ip(), connection_id);
+    let logged_in = match tokio::time::timeout(LOGIN_TIMEOUT, login).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "login ended without a session");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no login within {LOGIN_TIMEOUT:?}; connection closed");
             return;
         }
     };
