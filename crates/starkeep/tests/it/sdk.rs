@@ -20,7 +20,7 @@ fn repo_root() -> PathBuf {
 
 /// A virtualenv with the pinned SDK, made once per requirements file.
 fn sdk_venv() -> PathBuf {
-    common::python_venv(
+    crate::common::python_venv(
         &repo_root().join("tools/sdk-vectors/requirements.txt"),
         "sdk-venv",
     )

@@ -8,16 +8,17 @@
 //! the proxy), pymysql (in a virtualenv made once under the target dir), and mysql_async.
 //! Names at the shared server carry a random prefix and are dropped afterwards (also on panic).
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::mariadb::{sql_script, which, OwnMariaDb, SharedLeftovers, SHARED};
-use common::{cli, curl, Served, BIN};
+use starkeep_testkit::mariadb::{
+    sql_script, sql_value, which, OwnMariaDb, SharedLeftovers, SHARED,
+};
+
+use crate::common::{self, cli, curl, Served, BIN};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
@@ -138,7 +139,7 @@ impl Drop for Proxy {
 /// The `mariadb` client through the proxy (`-c`: comments kept), one connection for all of
 /// `sql`; answers stdout (tab-separated, no headers) or stderr.
 fn mariadb(port: u16, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
-    let out = Command::new(which(&["mariadb", "mysql"]))
+    let out = Command::new(which(&["mariadb", "mysql"]).unwrap())
         .args(["--no-defaults", "-c", "-N", "-B", "--protocol=TCP"])
         .args(["-h127.0.0.1", &format!("-P{port}")])
         .args([
@@ -356,7 +357,7 @@ fn the_proxy_routes_each_statement_by_the_rules() {
         "0"
     );
     assert_eq!(
-        common::mariadb::sql_value(&SHARED, &format!("SELECT COUNT(*) FROM `{db}`.log")),
+        sql_value(&SHARED, &format!("SELECT COUNT(*) FROM `{db}`.log")),
         "1"
     );
     assert_eq!(
@@ -384,7 +385,7 @@ fn the_proxy_routes_each_statement_by_the_rules() {
         file.display()
     ));
     assert_eq!(
-        common::mariadb::sql_value(&SHARED, &format!("SELECT COUNT(*) FROM `{db}`.log")),
+        sql_value(&SHARED, &format!("SELECT COUNT(*) FROM `{db}`.log")),
         "4"
     );
 
@@ -657,7 +658,7 @@ fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
 
     // A client killed in the middle of a long result: its backend statement ends, and the
     // proxy serves the next client.
-    let mut reader = Command::new(which(&["mariadb", "mysql"]))
+    let mut reader = Command::new(which(&["mariadb", "mysql"]).unwrap())
         .args(["--no-defaults", "-N", "-B", "--protocol=TCP", "--quick"])
         .args(["-h127.0.0.1", &format!("-P{port}")])
         .args([&format!("-u{app}"), &format!("-p{APP_PW}"), "-D", &db])
@@ -674,7 +675,7 @@ fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
     reader.kill().unwrap();
     reader.wait().unwrap();
     eventually("the backend statement of the killed client ends", || {
-        common::mariadb::sql_value(
+        sql_value(
             &SHARED,
             &format!(
                 "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE User = '{app}' \
@@ -695,7 +696,7 @@ fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
     );
 
     // TLS toward the client, when it asks: the client's own status says so.
-    let out = Command::new(which(&["mariadb", "mysql"]))
+    let out = Command::new(which(&["mariadb", "mysql"]).unwrap())
         .args(["--no-defaults", "--ssl", "--protocol=TCP", "-h127.0.0.1"])
         .args([
             &format!("-P{port}"),
