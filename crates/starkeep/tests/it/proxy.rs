@@ -18,13 +18,12 @@ use starkeep_testkit::mariadb::{
     sql_script, sql_value, which, OwnMariaDb, SharedLeftovers, SHARED,
 };
 
-use crate::common::{self, cli, curl, Served, BIN};
+use crate::common::{self, cli, eventually, provision_synced_instance, sync_switch, Served, BIN};
 use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
 const ADMIN: &str = "px_admin";
 const ADMIN_PW: (&str, &str) = ("STARKEEP_TEST_TARGET_PW", "Column-admin-1");
-const EMPTY: (&str, &str) = ("STARKEEP_TEST_EMPTY_PASSWORD", "");
 const APP_PW: &str = "App-pw-1";
 /// Rows of `big` on both stores: above the proxy's threshold (1,000 here) when read whole.
 const BIG_ROWS: u32 = 3000;
@@ -32,17 +31,6 @@ const BIG_ROWS: u32 = 3000;
 const BIG_READ: &str = "SELECT m.store, COUNT(*) FROM big b JOIN marker m GROUP BY m.store";
 /// A read of one row: the row store serves it by cost.
 const SMALL_READ: &str = "SELECT store FROM marker";
-
-/// Waits (readiness, not timing) until `check` holds.
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("never happened: {what}");
-}
 
 /// A running `starkeep proxy` and its log lines.
 struct Proxy {
@@ -188,20 +176,7 @@ fn load(script_runner: impl Fn(&str), db: &str, marker: &str, only_row: bool) {
 }
 
 fn sync_action(w: &World, action: &str) {
-    let (code, body) = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        &format!("X-Auth-Token: {}", w.token),
-        "-d",
-        &format!(r#"{{"action": "{action}"}}"#),
-        &format!(
-            "{}/v3/{}/instances/{}/starrocks/users/sync",
-            w.served.base(),
-            w.project_id,
-            w.instance
-        ),
-    ]);
+    let (code, body) = sync_switch(&w.served, &w.project_id, &w.instance, &w.token, action);
     assert!(code < 300, "{action}: {code} {body}");
 }
 
@@ -237,64 +212,16 @@ fn world() -> (std::sync::MutexGuard<'static, ()>, World) {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let envs = [
-        ADMIN_PW,
-        EMPTY,
-        ("STARKEEP_TEST_IAM_PW", "Iam-admin-Passw0rd"),
-    ];
-    assert!(cli(d, &["project", "create", "px"], &[], None).0);
-    let (ok, instance, err) = cli(
-        d,
-        &[
-            "instance",
-            "add",
-            "--project",
-            "px",
-            "--engine",
-            "mysql",
-            "--dsn",
-            &format!("mysql://{ADMIN}@127.0.0.1:{}", column.port),
-            "--password-env",
-            ADMIN_PW.0,
-            "--taurus-dsn",
-            "mysql://root@127.0.0.1:3306",
-            "--taurus-password-env",
-            EMPTY.0,
-        ],
-        &envs,
-        None,
-    );
-    assert!(ok, "{err}");
-    let create_user = [
-        "iam",
-        "user",
-        "create",
-        "--project",
-        "px",
-        "--name",
-        "ops",
-        "--password-env",
-        "STARKEEP_TEST_IAM_PW",
-    ];
-    assert!(cli(d, &create_user, &envs, None).0);
-    let (ok, token, err) = cli(
-        d,
-        &["token", "issue", "--project", "px", "--user", "ops"],
-        &[],
-        None,
-    );
-    assert!(ok, "{err}");
-    let (_, out, _) = cli(d, &["project", "list", "--json"], &[], None);
-    let projects: Value = serde_json::from_str(&out).unwrap();
-    let project_id = projects[0]["id"].as_str().unwrap().to_owned();
+    let (instance, project_id, token) =
+        provision_synced_instance(d, "px", column.port, ADMIN, ADMIN_PW);
     let served = Served::start(d, &[], &["--sync-interval-secs", "1"]);
     let w = World {
         _leftovers: leftovers,
         column,
         served,
-        instance: instance.trim().to_owned(),
+        instance,
         project_id,
-        token: token.trim().to_owned(),
+        token,
         db,
         app,
         other,
