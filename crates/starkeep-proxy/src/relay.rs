@@ -286,17 +286,7 @@ async fn relay_result_set<C: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     r.at_boundary = true;
-    loop {
-        let row = r.pass().await?;
-        if r.is_terminator(&row) {
-            return Ok(r.status_of(&row, deprecate_eof));
-        }
-        if r.payload(&row).first() == Some(&0xFF) {
-            r.failed = true;
-            return Ok(None);
-        }
-        r.flush(false).await.map_err(client_side)?;
-    }
+    relay_until_terminator(r, deprecate_eof).await
 }
 
 /// `LOAD DATA LOCAL`: the backend asked for a file; the client's packets go to the backend up to

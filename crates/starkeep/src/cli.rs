@@ -472,32 +472,32 @@ impl NodeKindArg {
     }
 }
 
+/// One backend of an instance.
+#[derive(Debug, Args)]
+pub struct NodeTarget {
+    /// The instance id.
+    #[arg(long)]
+    pub instance: String,
+    #[arg(long, value_enum)]
+    pub kind: NodeKindArg,
+    /// `host:port` of the server; the proxy logs in there as each client's account.
+    #[arg(long)]
+    pub addr: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum NodeCommand {
     /// Add a backend, or set the weight of one the instance has.
     Set {
-        /// The instance id.
-        #[arg(long)]
-        instance: String,
-        #[arg(long, value_enum)]
-        kind: NodeKindArg,
-        /// `host:port` of the server; the proxy logs in there as each client's account.
-        #[arg(long)]
-        addr: String,
+        #[command(flatten)]
+        node: NodeTarget,
         /// Its share of its kind's load: a node of weight 2 gets twice the sessions of a node
         /// of weight 1.
         #[arg(long, default_value_t = 1)]
         weight: u32,
     },
     /// Remove a backend.
-    Remove {
-        #[arg(long)]
-        instance: String,
-        #[arg(long, value_enum)]
-        kind: NodeKindArg,
-        #[arg(long)]
-        addr: String,
-    },
+    Remove(NodeTarget),
     /// List an instance's extra backends.
     List {
         #[arg(long)]
@@ -608,24 +608,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Instance(InstanceCommand::List { project, json }) => {
             admin::instance_list(config, project.as_deref(), json).await
         }
-        Command::Instance(InstanceCommand::Node(NodeCommand::Set {
-            instance,
-            kind,
-            addr,
-            weight,
-        })) => {
-            let node = starkeep_store::InstanceNode {
-                kind: kind.as_str().to_owned(),
-                addr,
+        Command::Instance(InstanceCommand::Node(NodeCommand::Set { node, weight })) => {
+            let record = starkeep_store::InstanceNode {
+                kind: node.kind.as_str().to_owned(),
+                addr: node.addr,
                 weight,
             };
-            admin::instance_node_set(config, &instance, node).await
+            admin::instance_node_set(config, &node.instance, record).await
         }
-        Command::Instance(InstanceCommand::Node(NodeCommand::Remove {
-            instance,
-            kind,
-            addr,
-        })) => admin::instance_node_remove(config, &instance, kind.as_str(), &addr).await,
+        Command::Instance(InstanceCommand::Node(NodeCommand::Remove(node))) => {
+            admin::instance_node_remove(config, &node.instance, node.kind.as_str(), &node.addr)
+                .await
+        }
         Command::Instance(InstanceCommand::Node(NodeCommand::List { instance, json })) => {
             admin::instance_node_list(config, &instance, json).await
         }
