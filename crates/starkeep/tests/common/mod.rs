@@ -259,3 +259,44 @@ pub fn welcome_facts(stdout: &str) -> (String, String, String) {
         .expect("the instance id in the welcome text");
     (token, project, instance)
 }
+
+/// A Python virtualenv named `name` under the target dir with the pinned `requirements`
+/// installed (the SDK test's, the proxy test's pymysql), made again only when the pins change.
+/// `STARKEEP_TEST_PYTHON` names the interpreter that makes it (default `python3`).
+pub fn python_venv(requirements: &Path, name: &str) -> std::path::PathBuf {
+    let pins = std::fs::read_to_string(requirements).expect("the pinned requirements");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin/python");
+    let stamp = venv.join("starkeep-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
+        return python;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let base = std::env::var("STARKEEP_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let made = Command::new(&base)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap_or_else(|e| panic!("{base} makes the virtualenv {name}: {e}"));
+    assert!(made.success(), "{base} -m venv failed");
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(requirements)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install of {} failed: {}",
+        requirements.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&stamp, pins).unwrap();
+    python
+}
