@@ -3,17 +3,15 @@
 //! protocol, no parsing, no routing). No MySQL proxy can cost less on this machine: what
 //! `starkeep proxy` adds over the relay is what its protocol handling and routing cost.
 //!
-//! `starkeep-bench relay --upstream ADDR` runs it (hidden; [`Relay::start`] starts it for a run)
+//! `starkeep-bench relay --upstream ADDR` runs it (hidden; [`start`] starts it for a run)
 //! on a free loopback port and prints [`LISTENING`] and the address first. It runs on tokio's
 //! multi-threaded runtime, as the proxy does.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-use anyhow::{bail, Context as _};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::helper::Helper;
 
 /// What the relay prints first on stdout, followed by its address.
 const LISTENING: &str = "relay listening on ";
@@ -37,43 +35,11 @@ pub async fn serve(upstream: SocketAddr) -> anyhow::Result<()> {
     }
 }
 
-/// A relay process of this run.
-pub struct Relay {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl Relay {
-    /// Starts `bench_binary relay --upstream upstream` and reads the address it listens on.
-    pub fn start(bench_binary: &Path, upstream: SocketAddr) -> anyhow::Result<Relay> {
-        let mut child = Command::new(bench_binary)
-            .args(["relay", "--upstream", &upstream.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} relay", bench_binary.display()))?;
-        let stdout = child.stdout.take().context("the relay's stdout")?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        match first.trim().strip_prefix(LISTENING).map(str::parse) {
-            Some(Ok(addr)) => Ok(Relay { child, addr }),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the relay did not say where it listens (it printed {first:?})")
-            }
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts this program's `relay` to `upstream` and waits for its address.
+pub fn start(upstream: SocketAddr) -> anyhow::Result<Helper> {
+    Helper::start(
+        &["relay", "--upstream", &upstream.to_string()],
+        &[],
+        LISTENING,
+    )
 }

@@ -31,7 +31,7 @@ use crate::load::LoadResult;
 use crate::mariadb::{self, OwnMariadb};
 use crate::proc;
 use crate::progress;
-use crate::relay::Relay;
+use crate::relay;
 use crate::report::{thousands, Bound, Ratio, Scenario, Table, TargetCheck};
 use crate::server::Starkeep;
 
@@ -106,8 +106,12 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> Scenario {
         "the same selects, as the same account, straight to the same MariaDB and through a \
          byte-copying relay in a process of its own (the floor), in the same run",
     );
+    let source = match source_conn(&settings.mysql_url).await {
+        Ok(conn) => conn,
+        Err(e) => return not_run(s, &mariadb::unreachable(&settings.mysql_url, &e)),
+    };
     let names = Names::new();
-    let outcome = measure(settings, server, &names, &mut s).await;
+    let outcome = measure(settings, server, source, &names, &mut s).await;
     if let Err(e) = cleanup(&settings.mysql_url, &names).await {
         s.notes.push(format!(
             "Dropping the bench's database and account from 3306 failed: {e}"
@@ -117,22 +121,28 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> Scenario {
         Ok(()) => s,
         Err(e) => {
             progress::line(format!("scenario 7 did not complete: {e:#}"));
-            let targets = targets();
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            let slots = ratio_slots();
-            let slots: Vec<(&str, Option<Bound>)> =
-                slots.iter().map(|(l, b)| (l.as_str(), *b)).collect();
-            let reason = if e.downcast_ref::<mysql_async::Error>().is_some() {
-                mariadb::unreachable(&settings.mysql_url, &e)
-            } else {
-                format!("failed: {e:#}")
-            };
-            let mut failed = s.clone().not_run(&reason, &targets, &slots);
-            failed.figures = s.figures;
-            failed.notes = s.notes;
-            failed
+            not_run(s, &format!("failed: {e:#}"))
         }
     }
+}
+
+/// The scenario with every target not run for `reason`, keeping what it measured so far.
+fn not_run(s: Scenario, reason: &str) -> Scenario {
+    let targets = targets();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let slots = ratio_slots();
+    let slots: Vec<(&str, Option<Bound>)> = slots.iter().map(|(l, b)| (l.as_str(), *b)).collect();
+    let mut failed = s.clone().not_run(reason, &targets, &slots);
+    failed.figures = s.figures;
+    failed.notes = s.notes;
+    failed.table = s.table;
+    failed
+}
+
+/// A connection to the shared MariaDB, over TCP as the URL says.
+async fn source_conn(mysql_url: &str) -> anyhow::Result<Conn> {
+    let opts = OptsBuilder::from_opts(mysql_async::Opts::from_url(mysql_url)?).prefer_socket(false);
+    Ok(Conn::new(opts).await?)
 }
 
 /// The bench's database and account, unique to this process.
@@ -160,8 +170,13 @@ struct Target {
 }
 
 impl Target {
+    /// The client's options. The server settings mysql_async would otherwise ask for after
+    /// logging in are given, so a connection that logs in and waits sends no statement (and
+    /// the proxy opens no backend connection for it).
     fn opts(&self) -> OptsBuilder {
         OptsBuilder::default()
+            .max_allowed_packet(Some(16 * 1024 * 1024))
+            .wait_timeout(Some(28_800))
             .ip_or_hostname(self.addr.ip().to_string())
             .tcp_port(self.addr.port())
             .user(Some(self.user.clone()))
@@ -174,6 +189,7 @@ impl Target {
 async fn measure(
     settings: &Settings,
     server: &Starkeep,
+    mut source: Conn,
     names: &Names,
     s: &mut Scenario,
 ) -> anyhow::Result<()> {
@@ -185,8 +201,6 @@ async fn measure(
     )
     .parse()
     .context("the MariaDB URL must name an IP address for the relay")?;
-    let mut source =
-        Conn::new(OptsBuilder::from_opts(source_opts.clone()).prefer_socket(false)).await?;
     progress::line(format!(
         "scenario 7: a table of {} rows and an account at 127.0.0.1:3306",
         thousands(ROWS as f64)
@@ -230,7 +244,7 @@ async fn measure(
             ..direct.clone()
         };
         proxy.wait_ready(&proxy_target).await?;
-        let relay = Relay::start(&std::env::current_exe()?, source_addr)?;
+        let relay = relay::start(source_addr)?;
         let relay_target = Target {
             addr: relay.addr,
             ..direct.clone()
@@ -280,8 +294,7 @@ async fn load_table(conn: &mut Conn, database: &str) -> anyhow::Result<()> {
 
 /// Drops the bench's account and database from the shared MariaDB.
 async fn cleanup(mysql_url: &str, names: &Names) -> anyhow::Result<()> {
-    let opts = OptsBuilder::from_opts(mysql_async::Opts::from_url(mysql_url)?).prefer_socket(false);
-    let mut conn = Conn::new(opts).await?;
+    let mut conn = source_conn(mysql_url).await?;
     conn.query_drop(format!("DROP USER IF EXISTS '{}'@'%'", names.user))
         .await?;
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{}`", names.database))
