@@ -15,7 +15,6 @@
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -23,11 +22,10 @@ use hyper::{Method, StatusCode};
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, OptsBuilder};
 use rand::Rng as _;
-use tokio::sync::Barrier;
 
 use super::Settings;
 use crate::http::{self, Call};
-use crate::load::LoadResult;
+use crate::load::{self, LoadResult};
 use crate::mariadb::{self, OwnMariadb};
 use crate::proc;
 use crate::progress;
@@ -628,48 +626,16 @@ async fn point_load(
     for _ in 0..concurrency {
         conns.push(Conn::new(target.opts()).await?);
     }
-    let barrier = Arc::new(Barrier::new(concurrency + 1));
-    let mut workers = Vec::with_capacity(concurrency);
-    for mut conn in conns {
-        let barrier = barrier.clone();
-        workers.push(tokio::spawn(async move {
-            barrier.wait().await;
-            let started = Instant::now();
-            let measure_from = started + warmup;
-            let measure_until = measure_from + window;
-            let mut out = LoadResult::empty();
-            loop {
-                let id = rand::thread_rng().gen_range(1..=ROWS);
-                let sent = Instant::now();
-                if sent >= measure_until {
-                    break;
-                }
-                let row: Result<Option<(u32, u32, String, String)>, _> = conn
-                    .query_first(format!("SELECT id, k, c, pad FROM points WHERE id = {id}"))
-                    .await;
-                let ok = matches!(&row, Ok(Some((got, ..))) if *got == id);
-                let done = Instant::now();
-                if sent >= measure_from && done <= measure_until {
-                    out.requests += 1;
-                    out.errors += u64::from(!ok);
-                    let us = (done - sent).as_micros().clamp(1, 60_000_000) as u64;
-                    out.latency_us.record(us).expect("latency within bounds");
-                }
-                if row.is_err() {
-                    break;
-                }
-            }
-            let _ = conn.disconnect().await;
-            out
-        }));
-    }
-    barrier.wait().await;
-    let mut total = LoadResult::empty();
-    for w in workers {
-        total.merge(&w.await?);
-    }
-    total.window = window;
-    Ok(total)
+    let result = load::closed_loop(conns, warmup, window, |mut conn: Conn| async move {
+        let id = rand::thread_rng().gen_range(1..=ROWS);
+        let row: Option<(u32, u32, String, String)> = conn
+            .query_first(format!("SELECT id, k, c, pad FROM points WHERE id = {id}"))
+            .await?;
+        let ok = matches!(row, Some((got, ..)) if got == id);
+        Ok((conn, ok))
+    })
+    .await?;
+    Ok(result)
 }
 
 /// The proxy's resident memory with [`IDLE_CLIENTS`] clients logged in and idle.
