@@ -243,11 +243,20 @@ pub struct Analysis {
 impl Analysis {
     /// Whether the same analysis holds for every text with this fingerprint, so it may be
     /// cached by fingerprint: true unless the statement changes the session (whose values are
-    /// literals the fingerprint hides, as in `SET autocommit = 0`).
+    /// literals the fingerprint hides, as in `SET autocommit = 0`), or its fingerprint is longer
+    /// than [`MAX_CACHED_FINGERPRINT`] (a bulk `INSERT` would fill the cache's memory).
     pub fn cacheable(&self) -> bool {
-        self.session == SessionEffect::None
+        self.session == SessionEffect::None && self.fingerprint.len() <= MAX_CACHED_FINGERPRINT
     }
 }
+
+/// Texts longer than this (bytes) are not parsed: they are classified by their leading words
+/// alone (a bulk `INSERT` is a write without building its syntax tree) and a read that long
+/// stays on the row primary as [`RowReason::Unparsed`].
+pub const MAX_PARSED_LEN: usize = 64 * 1024;
+
+/// Longest fingerprint (bytes) whose analysis and estimate the router caches.
+pub const MAX_CACHED_FINGERPRINT: usize = 4 * 1024;
 
 /// Analyses one COM_QUERY text. Never fails: what cannot be understood is pinned.
 pub fn analyze(sql: &str) -> Analysis {
@@ -290,8 +299,13 @@ pub(crate) fn analyze_scanned(sql: &str, scanned: Scan) -> Analysis {
         analysis.fingerprint = scanned.fingerprint;
         return analysis;
     }
-    let statement = match Parser::parse_sql(&MySqlDialect {}, sql) {
-        Ok(mut statements) if statements.len() == 1 => statements.remove(0),
+    let parsed = if sql.len() <= MAX_PARSED_LEN {
+        Parser::parse_sql(&MySqlDialect {}, sql).ok()
+    } else {
+        None
+    };
+    let statement = match parsed {
+        Some(mut statements) if statements.len() == 1 => statements.remove(0),
         _ => {
             analysis.pinned = Some(unparsed_reason(&leading, &scanned.fingerprint));
             analysis.fingerprint = scanned.fingerprint;

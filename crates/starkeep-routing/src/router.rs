@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::analysis::{analyze_scanned, fingerprint_scan, Analysis, Hint, RowReason, TableRef};
+use crate::analysis::{
+    analyze_scanned, fingerprint_scan, Analysis, Hint, RowReason, TableRef, MAX_CACHED_FINGERPRINT,
+};
 use crate::column_tables::ColumnTables;
 use crate::explain::Estimate;
 use crate::session::SessionRouting;
@@ -292,7 +294,9 @@ impl Router {
         now: Instant,
     ) -> Decision {
         let estimate = Estimate::from_explain_json(explain_json);
-        if let Some(estimate) = estimate {
+        if let Some(estimate) =
+            estimate.filter(|_| analysis.fingerprint.len() <= MAX_CACHED_FINGERPRINT)
+        {
             self.estimates.insert(
                 estimate_key(facts.session, analysis),
                 estimate,

@@ -435,3 +435,21 @@ fn stable_names() {
     assert_eq!(missing.as_str(), "table_not_in_column");
     assert_eq!(missing.to_string(), "table_not_in_column(shop.t)");
 }
+
+#[test]
+fn long_statements_are_not_cached() {
+    let mut c = Client::new();
+    let sql = format!(
+        "SELECT * FROM orders WHERE id IN ({})",
+        vec!["7"; 2_000].join(", ")
+    );
+    assert!(sql.len() > starkeep_routing::MAX_CACHED_FINGERPRINT);
+    is(
+        &c.route_with(&sql, SMALL_PLAN),
+        Route::RowPrimary,
+        Rule::CostBelow,
+    );
+    let analysis = c.router.analyze(&sql);
+    assert_eq!(c.router.decide(&c.facts(), &analysis), Step::NeedsEstimate);
+    assert_eq!(c.router.cache_stats().analysis_hits, 0);
+}
