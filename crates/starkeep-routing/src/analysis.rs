@@ -329,11 +329,14 @@ pub(crate) fn analyze_scanned(sql: &str, scanned: Scan) -> Analysis {
     analysis
 }
 
-/// Transaction control from the leading words, by hand: `BEGIN [WORK]`, `START TRANSACTION …`,
+/// Transaction control from the leading words, by hand: `BEGIN [WORK]` (not MariaDB's
+/// `BEGIN NOT ATOMIC` block), `START TRANSACTION …`,
 /// `COMMIT …`, `ROLLBACK [WORK] [AND …]` (not `ROLLBACK … TO`), `XA START|BEGIN|COMMIT|ROLLBACK`.
 fn transaction_control(leading: &[String]) -> Option<SessionEffect> {
     let words: Vec<&str> = leading.iter().map(String::as_str).collect();
     match words.as_slice() {
+        // MariaDB's anonymous block `BEGIN NOT ATOMIC … END` starts no transaction.
+        ["BEGIN", "NOT", "ATOMIC"] => Some(SessionEffect::None),
         ["BEGIN", ..] => Some(SessionEffect::BeginTransaction),
         ["START", "TRANSACTION", ..] => Some(SessionEffect::BeginTransaction),
         ["XA", "START" | "BEGIN", ..] => Some(SessionEffect::BeginTransaction),

@@ -263,6 +263,7 @@ fn transaction_control() {
         "ROLLBACK TO s",
         "SAVEPOINT s",
         "RELEASE SAVEPOINT s",
+        "BEGIN NOT ATOMIC SELECT 1 END",
     ] {
         let a = analyze(sql);
         assert_eq!(a.pinned, Some(RowReason::SessionControl), "{sql}");
