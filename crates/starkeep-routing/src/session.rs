@@ -60,6 +60,12 @@ impl SessionRouting {
         }
     }
 
+    /// The current database changed outside SQL text (COM_INIT_DB, which `mysql -D` and
+    /// connectors send for a database chosen after the handshake).
+    pub fn set_database(&mut self, database: &str) {
+        self.database = Some(database.to_owned());
+    }
+
     fn apply(&mut self, setting: &SessionSetting) {
         match setting {
             SessionSetting::Autocommit(on) => {

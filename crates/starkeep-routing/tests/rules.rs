@@ -297,6 +297,10 @@ fn rule3_every_table_must_be_in_the_column_store() {
         BIG_PLAN,
     );
     is(&d, Route::Column, Rule::CostAbove);
+    // COM_INIT_DB changes the current database as USE does.
+    c.session.set_database("shop");
+    let d = c.route_with("SELECT COUNT(*) FROM orders", BIG_PLAN);
+    is(&d, Route::Column, Rule::CostAbove);
     // No current database: an unqualified table cannot be found.
     let mut c = Client::new();
     c.session = SessionRouting::new(None);
