@@ -17,7 +17,7 @@ use axum::response::Response;
 pub use starkeep_auth::throttle::{FailureLimit, FailureThrottle, ThrottleKey};
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The client's address, when the server recorded it.
 pub fn client_address(req: &Request) -> Option<IpAddr> {

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use starkeep_api::{router, AppState, Limits};
+use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, Iam, Role, SecretBox, TokenSigner};
 use starkeep_engine::sql::mysql::UNFINISHED_HASH;
 use starkeep_engine::sql::AddSqlInstance;
@@ -20,8 +20,7 @@ use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
 
-#[path = "../../starkeep/tests/common/mariadb.rs"]
-mod mariadb;
+use starkeep_testkit::mariadb;
 
 const MARIADB_HOST: &str = "127.0.0.1";
 const MARIADB_PORT: u16 = 3306;
@@ -138,7 +137,12 @@ impl Fixture {
         let token = iam.issue(&project, &user.id, "admin").await.unwrap().0;
         let instances = Instances::with_secrets(store.clone(), secrets);
         let app = router(
-            AppState::with_instances(store.clone(), iam, instances.clone()),
+            AppState::new(
+                store.clone(),
+                iam,
+                instances.clone(),
+                AuthOptions::default(),
+            ),
             Limits::default(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

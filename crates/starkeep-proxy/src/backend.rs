@@ -79,7 +79,7 @@ async fn open(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, Bac
         .map_err(|_| BackendError::Down(format!("no connection to {addr} within {timeout:?}")))?
         .map_err(|e| BackendError::io(&format!("connecting to {addr}"), e))?;
     tcp.set_nodelay(true).ok();
-    Ok(BufReader::with_capacity(64 * 1024, tcp))
+    Ok(BufReader::with_capacity(16 * 1024, tcp))
 }
 
 async fn read_greeting(

@@ -42,7 +42,7 @@ pub fn describe() {
 pub struct OpenConnection;
 
 impl OpenConnection {
-    pub fn new() -> Self {
+    pub fn open() -> Self {
         metrics::gauge!(CONNECTIONS).increment(1.0);
         OpenConnection
     }

@@ -36,13 +36,22 @@ use crate::relay::{self, RelayError, Relayed, Shape};
 use crate::state::{NodeKind, Shared, View};
 use crate::wire::{self, code, command};
 
+/// How long a client has for its login (TLS included), so a silent connection does not hold a
+/// slot.
+pub const LOGIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves one client connection to its end.
 pub async fn serve(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, connection_id: u32) {
     tcp.set_nodelay(true).ok();
-    let logged_in = match client::login(&shared, tcp, peer.ip(), connection_id).await {
-        Ok(l) => l,
-        Err(e) => {
+    let login = client::login(&shared, tcp, peer.ip(), connection_id);
+    let logged_in = match tokio::time::timeout(LOGIN_TIMEOUT, login).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "login ended without a session");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "no login within {LOGIN_TIMEOUT:?}; connection closed");
             return;
         }
     };
@@ -91,7 +100,7 @@ impl Session {
     }
 
     async fn run(&mut self) -> Result<(), End> {
-        let _open = m::OpenConnection::new();
+        let _open = m::OpenConnection::open();
         loop {
             let Some((_, payload)) = wire::read_packet(&mut self.io, wire::MAX_COMMAND).await?
             else {
@@ -117,7 +126,7 @@ impl Session {
                     .await?
                 }
                 command::RESET_CONNECTION => {
-                    let done = self.to_row(&payload, Shape::Single).await?;
+                    let done = self.on_row(&payload, Shape::Single).await?;
                     if done.is_some_and(|r| !r.failed) {
                         self.replica = None;
                         self.column = None;
@@ -126,19 +135,19 @@ impl Session {
                     }
                 }
                 command::STMT_CLOSE | command::STMT_SEND_LONG_DATA => {
-                    self.to_row(&payload, Shape::Nothing).await?;
+                    self.on_row(&payload, Shape::Nothing).await?;
                 }
                 command::STMT_PREPARE => {
-                    self.to_row(&payload, Shape::Prepare).await?;
+                    self.on_row(&payload, Shape::Prepare).await?;
                 }
                 command::STMT_EXECUTE => {
-                    self.to_row(&payload, Shape::Results).await?;
+                    self.on_row(&payload, Shape::Results).await?;
                 }
                 command::STMT_FETCH | command::FIELD_LIST => {
-                    self.to_row(&payload, Shape::UntilTerminator).await?;
+                    self.on_row(&payload, Shape::UntilTerminator).await?;
                 }
                 command::STMT_RESET | command::SET_OPTION | command::STATISTICS => {
-                    self.to_row(&payload, Shape::Single).await?;
+                    self.on_row(&payload, Shape::Single).await?;
                 }
                 other => {
                     self.error(
@@ -211,7 +220,7 @@ impl Session {
 
     /// Sends a command to the row primary and relays its answer; `None` if the row primary
     /// could not be reached (the client was told).
-    async fn to_row(&mut self, payload: &[u8], shape: Shape) -> Result<Option<Relayed>, End> {
+    async fn on_row(&mut self, payload: &[u8], shape: Shape) -> Result<Option<Relayed>, End> {
         if !self.ensure_row().await? {
             return Ok(None);
         }
@@ -234,7 +243,7 @@ impl Session {
 
     async fn init_db(&mut self, payload: &[u8]) -> Result<(), End> {
         let db = String::from_utf8_lossy(&payload[1..]).into_owned();
-        let done = self.to_row(payload, Shape::Single).await?;
+        let done = self.on_row(payload, Shape::Single).await?;
         if done.is_some_and(|r| !r.failed) {
             let analysis = starkeep_routing::analyze(&format!("USE `{}`", db.replace('`', "``")));
             self.routing.observe(&analysis);
@@ -250,7 +259,7 @@ impl Session {
             return Ok(());
         };
         let (decision, done) = match decision.route {
-            Route::RowPrimary => (decision, self.to_row(payload, Shape::Results).await?),
+            Route::RowPrimary => (decision, self.on_row(payload, Shape::Results).await?),
             Route::RowReplica | Route::Column => {
                 let kind = if decision.route == Route::Column {
                     NodeKind::Column
@@ -273,10 +282,10 @@ impl Session {
                         let done = if fallback.route == Route::RowReplica {
                             match self.off_primary(NodeKind::RowReplica, payload).await? {
                                 Some(done) => done,
-                                None => self.to_row(payload, Shape::Results).await?,
+                                None => self.on_row(payload, Shape::Results).await?,
                             }
                         } else {
-                            self.to_row(payload, Shape::Results).await?
+                            self.on_row(payload, Shape::Results).await?
                         };
                         (fallback, done)
                     }

@@ -1,7 +1,7 @@
 //! The MySQL wire protocol's framing and the few packets the proxy makes itself.
 //!
-//! A packet is a 3-byte little-endian length, a sequence id and the payload; a payload of 16 MiB
-//! - 1 or more continues in the next frame. The proxy reads whole commands from clients (it must
+//! A packet is a 3-byte little-endian length, a sequence id and the payload; a payload of
+//! 16 MiB minus one byte or more continues in the next frame. The proxy reads whole commands from clients (it must
 //! see a `COM_QUERY`'s text) and relays a backend's answer frame by frame without decoding rows
 //! ([`crate::relay`]). The typed packets (handshake, handshake response, auth switch, OK, ERR)
 //! come from `mysql_common`; framing is written here because `mysql_common`'s codec hands out

@@ -12,7 +12,7 @@ use starkeep_domain::ProjectId;
 use starkeep_engine::sql::sync::{connect_source, set_source};
 use starkeep_engine::sql::AddSqlInstance;
 use starkeep_engine::{EmbeddedEngine, EngineKind};
-use starkeep_store::{AuditFilter, Project, Store, StoreError};
+use starkeep_store::{AuditFilter, InstanceNode, InstanceRecord, Project, Store, StoreError};
 use zeroize::Zeroizing;
 
 use crate::context::{Context, StoreConfig};
@@ -343,13 +343,7 @@ pub async fn instance_set_source(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
-    let record = ctx
-        .store
-        .list_instances(None)
-        .await?
-        .into_iter()
-        .find(|r| r.id.as_str() == instance)
-        .ok_or_else(|| anyhow!("no instance {instance:?} (see `starkeep instance list`)"))?;
+    let record = find_instance(&ctx.store, instance).await?;
     match record.engine.parse::<EngineKind>() {
         Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
         _ => bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source"),
@@ -455,6 +449,80 @@ pub async fn sync_status(
                     entry["reason"].as_str().unwrap_or("")
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// The instance `id`, of any project.
+pub async fn find_instance(store: &Store, id: &str) -> anyhow::Result<InstanceRecord> {
+    store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .find(|r| r.id.as_str() == id)
+        .ok_or_else(|| anyhow!("no instance {id:?} (see `starkeep instance list`)"))
+}
+
+/// `instance node set`: adds a proxy backend to a SQL instance, or sets its weight.
+pub async fn instance_node_set(
+    config: &StoreConfig,
+    instance: &str,
+    node: InstanceNode,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_instance(&ctx.store, instance).await?;
+    if !matches!(
+        record.engine.parse::<EngineKind>(),
+        Ok(EngineKind::Mysql | EngineKind::StarRocks)
+    ) {
+        bail!("only mysql and starrocks instances have backends for the proxy");
+    }
+    if node.weight == 0 {
+        bail!("--weight must be at least 1 (remove the node instead)");
+    }
+    ctx.store.set_instance_node(&record.id, &node).await?;
+    Ok(())
+}
+
+/// `instance node remove`.
+pub async fn instance_node_remove(
+    config: &StoreConfig,
+    instance: &str,
+    kind: &str,
+    addr: &str,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_instance(&ctx.store, instance).await?;
+    if !ctx
+        .store
+        .remove_instance_node(&record.id, kind, addr)
+        .await?
+    {
+        bail!("instance {} has no {kind} node {addr}", record.id);
+    }
+    Ok(())
+}
+
+/// `instance node list`.
+pub async fn instance_node_list(
+    config: &StoreConfig,
+    instance: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_instance(&ctx.store, instance).await?;
+    let nodes = ctx.store.instance_nodes(&record.id).await?;
+    if json {
+        let rows: Vec<_> = nodes
+            .iter()
+            .map(|n| json!({"kind": n.kind, "addr": n.addr, "weight": n.weight}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<12} {:<40} WEIGHT", "KIND", "ADDR");
+        for n in nodes {
+            println!("{:<12} {:<40} {}", n.kind, n.addr, n.weight);
         }
     }
     Ok(())

@@ -446,6 +446,65 @@ pub enum InstanceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Backends `starkeep proxy` shares reads among, besides the instance's TaurusDB source
+    /// (row primary) and own server (column store): row read replicas and more column nodes.
+    /// A proxy reads them when it starts.
+    #[command(subcommand)]
+    Node(NodeCommand),
+}
+
+/// The kinds of extra proxy backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeKindArg {
+    /// A read replica of the TaurusDB source: serves `/*FORCE_SLAVE*/` and reads the rules
+    /// keep on the row store.
+    RowReplica,
+    /// Another StarRocks frontend of the instance (or the instance's own server, to weigh it).
+    Column,
+}
+
+impl NodeKindArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKindArg::RowReplica => "row_replica",
+            NodeKindArg::Column => "column",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add a backend, or set the weight of one the instance has.
+    Set {
+        /// The instance id.
+        #[arg(long)]
+        instance: String,
+        #[arg(long, value_enum)]
+        kind: NodeKindArg,
+        /// `host:port` of the server; the proxy logs in there as each client's account.
+        #[arg(long)]
+        addr: String,
+        /// Its share of its kind's load: a node of weight 2 gets twice the sessions of a node
+        /// of weight 1.
+        #[arg(long, default_value_t = 1)]
+        weight: u32,
+    },
+    /// Remove a backend.
+    Remove {
+        #[arg(long)]
+        instance: String,
+        #[arg(long, value_enum)]
+        kind: NodeKindArg,
+        #[arg(long)]
+        addr: String,
+    },
+    /// List an instance's extra backends.
+    List {
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -548,6 +607,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => admin::audit(config, project.as_deref(), instance, limit, json).await,
         Command::Instance(InstanceCommand::List { project, json }) => {
             admin::instance_list(config, project.as_deref(), json).await
+        }
+        Command::Instance(InstanceCommand::Node(NodeCommand::Set {
+            instance,
+            kind,
+            addr,
+            weight,
+        })) => {
+            let node = starkeep_store::InstanceNode {
+                kind: kind.as_str().to_owned(),
+                addr,
+                weight,
+            };
+            admin::instance_node_set(config, &instance, node).await
+        }
+        Command::Instance(InstanceCommand::Node(NodeCommand::Remove {
+            instance,
+            kind,
+            addr,
+        })) => admin::instance_node_remove(config, &instance, kind.as_str(), &addr).await,
+        Command::Instance(InstanceCommand::Node(NodeCommand::List { instance, json })) => {
+            admin::instance_node_list(config, &instance, json).await
         }
         Command::Proxy(ProxyCli {
             command:

@@ -3,7 +3,7 @@
 //! endpoint). The proxy itself lives in `starkeep-proxy`.
 //!
 //! Backends come from the instance: the row primary is its TaurusDB source, the column store is
-//! the instance's own server. The admin passwords in the record open with the store's secret
+//! the instance's own server, and `instance node` adds row replicas and column nodes with weights. The admin passwords in the record open with the store's secret
 //! key; they only read account hashes (source) and the table list (column store).
 
 use std::time::Duration;
@@ -11,11 +11,11 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_auth::SecretBox;
-use starkeep_domain::InstanceId;
 use starkeep_engine::SqlSettings;
 use starkeep_proxy::{AdminTarget, NodeSpec, ProxyConfig, Shared};
-use starkeep_store::InstanceRecord;
+use starkeep_store::InstanceNode;
 
+use crate::admin::find_instance;
 use crate::cli::ProxyArgs;
 use crate::context::{Context, StoreConfig};
 use crate::serve::shutdown_signal;
@@ -31,16 +31,6 @@ struct Tuning {
     retry_down_after: Duration,
     failure_limit: FailureLimit,
     tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-async fn instance(ctx: &Context, id: &str) -> anyhow::Result<InstanceRecord> {
-    let id = InstanceId::parse(id).map_err(|e| anyhow!("--instance: {e}"))?;
-    ctx.store
-        .list_instances(None)
-        .await?
-        .into_iter()
-        .find(|i| i.id == id)
-        .ok_or_else(|| anyhow!("no instance {id}"))
 }
 
 fn admin_target(settings: &SqlSettings, secrets: &SecretBox) -> anyhow::Result<AdminTarget> {
@@ -63,13 +53,42 @@ fn addr(settings: &SqlSettings) -> String {
     }
 }
 
+/// The nodes of one kind.
+fn nodes_of(nodes: &[InstanceNode], kind: &str) -> Vec<NodeSpec> {
+    nodes
+        .iter()
+        .filter(|n| n.kind == kind)
+        .map(|n| NodeSpec {
+            addr: n.addr.clone(),
+            weight: n.weight,
+        })
+        .collect()
+}
+
+/// The instance's own server (weight 1 unless a node record weighs it) and the extra column
+/// nodes.
+fn column_nodes(own: String, nodes: &[InstanceNode]) -> Vec<NodeSpec> {
+    let mut specs = nodes_of(nodes, "column");
+    if !specs.iter().any(|n| n.addr == own) {
+        specs.insert(
+            0,
+            NodeSpec {
+                addr: own,
+                weight: 1,
+            },
+        );
+    }
+    specs
+}
+
 async fn shared(
     config: &StoreConfig,
     instance_id: &str,
     tuning: Tuning,
 ) -> anyhow::Result<std::sync::Arc<Shared>> {
     let ctx = Context::open(config).await?;
-    let record = instance(&ctx, instance_id).await?;
+    let record = find_instance(&ctx.store, instance_id).await?;
+    let nodes = ctx.store.instance_nodes(&record.id).await?;
     if record.engine == "embedded" {
         bail!(
             "instance {} is embedded: it has no database server to send statements to",
@@ -89,11 +108,8 @@ async fn shared(
     let proxy = ProxyConfig {
         instance: record.id.clone(),
         row_primary: addr(source),
-        row_replicas: Vec::new(),
-        column_nodes: vec![NodeSpec {
-            addr: addr(&settings),
-            weight: 1,
-        }],
+        row_replicas: nodes_of(&nodes, "row_replica"),
+        column_nodes: column_nodes(addr(&settings), &nodes),
         source_admin: admin_target(source, &secrets)?,
         column_admin: admin_target(&settings, &secrets)?,
         threshold_rows: tuning.threshold_rows,

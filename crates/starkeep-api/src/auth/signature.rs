@@ -16,8 +16,9 @@ use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest, Signatu
 
 use super::{internal, Caller};
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::ProjectScope;
+use crate::state::AppState;
 use crate::throttle::ThrottleKey;
-use crate::AppState;
 
 const PROJECT_HEADER: &str = "x-project-id";
 
@@ -84,7 +85,7 @@ pub(super) async fn authenticate(
         )
         .into_response());
     };
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let body = to_bytes(body, body_limit)
         .await
         .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge).into_response())?;
@@ -134,7 +135,7 @@ pub(super) async fn authenticate(
         return Err(refusal_for(&e).into_response());
     }
 
-    let path_project = parts.uri.path().split('/').nth(2).unwrap_or_default();
+    let path_project = ProjectScope::of(&mut parts).await.project_id;
     if auth.signed_headers.iter().any(|h| h == PROJECT_HEADER)
         && parts
             .headers
