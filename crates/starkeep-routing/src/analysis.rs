@@ -243,11 +243,20 @@ pub struct Analysis {
 impl Analysis {
     /// Whether the same analysis holds for every text with this fingerprint, so it may be
     /// cached by fingerprint: true unless the statement changes the session (whose values are
-    /// literals the fingerprint hides, as in `SET autocommit = 0`).
+    /// literals the fingerprint hides, as in `SET autocommit = 0`), or its fingerprint is longer
+    /// than [`MAX_CACHED_FINGERPRINT`] (a bulk `INSERT` would fill the cache's memory).
     pub fn cacheable(&self) -> bool {
-        self.session == SessionEffect::None
+        self.session == SessionEffect::None && self.fingerprint.len() <= MAX_CACHED_FINGERPRINT
     }
 }
+
+/// Texts longer than this (bytes) are not parsed: they are classified by their leading words
+/// alone (a bulk `INSERT` is a write without building its syntax tree) and a read that long
+/// stays on the row primary as [`RowReason::Unparsed`].
+pub const MAX_PARSED_LEN: usize = 64 * 1024;
+
+/// Longest fingerprint (bytes) whose analysis and estimate the router caches.
+pub const MAX_CACHED_FINGERPRINT: usize = 4 * 1024;
 
 /// Analyses one COM_QUERY text. Never fails: what cannot be understood is pinned.
 pub fn analyze(sql: &str) -> Analysis {
@@ -283,21 +292,27 @@ pub(crate) fn analyze_scanned(sql: &str, scanned: Scan) -> Analysis {
         analysis.fingerprint = scanned.fingerprint;
         return analysis;
     }
-    if let Some(effect) = transaction_control(&scanned.leading) {
+    let leading = scanned.leading_words(sql);
+    if let Some(effect) = transaction_control(&leading) {
         analysis.pinned = Some(RowReason::SessionControl);
         analysis.session = effect;
         analysis.fingerprint = scanned.fingerprint;
         return analysis;
     }
-    let statement = match Parser::parse_sql(&MySqlDialect {}, sql) {
-        Ok(mut statements) if statements.len() == 1 => statements.remove(0),
+    let parsed = if sql.len() <= MAX_PARSED_LEN {
+        Parser::parse_sql(&MySqlDialect {}, sql).ok()
+    } else {
+        None
+    };
+    let statement = match parsed {
+        Some(mut statements) if statements.len() == 1 => statements.remove(0),
         _ => {
-            analysis.pinned = Some(unparsed_reason(&scanned));
+            analysis.pinned = Some(unparsed_reason(&leading, &scanned.fingerprint));
             analysis.fingerprint = scanned.fingerprint;
             return analysis;
         }
     };
-    classify(&statement, &scanned, &mut analysis);
+    classify(&statement, &leading, &mut analysis);
     if scanned.user_variable
         && analysis
             .pinned
@@ -314,11 +329,14 @@ pub(crate) fn analyze_scanned(sql: &str, scanned: Scan) -> Analysis {
     analysis
 }
 
-/// Transaction control from the leading words, by hand: `BEGIN [WORK]`, `START TRANSACTION …`,
+/// Transaction control from the leading words, by hand: `BEGIN [WORK]` (not MariaDB's
+/// `BEGIN NOT ATOMIC` block), `START TRANSACTION …`,
 /// `COMMIT …`, `ROLLBACK [WORK] [AND …]` (not `ROLLBACK … TO`), `XA START|BEGIN|COMMIT|ROLLBACK`.
 fn transaction_control(leading: &[String]) -> Option<SessionEffect> {
     let words: Vec<&str> = leading.iter().map(String::as_str).collect();
     match words.as_slice() {
+        // MariaDB's anonymous block `BEGIN NOT ATOMIC … END` starts no transaction.
+        ["BEGIN", "NOT", "ATOMIC"] => Some(SessionEffect::None),
         ["BEGIN", ..] => Some(SessionEffect::BeginTransaction),
         ["START", "TRANSACTION", ..] => Some(SessionEffect::BeginTransaction),
         ["XA", "START" | "BEGIN", ..] => Some(SessionEffect::BeginTransaction),
@@ -335,11 +353,11 @@ fn transaction_control(leading: &[String]) -> Option<SessionEffect> {
 /// The reason for a text sqlparser rejected, so a MySQL or MariaDB statement the dialect lacks
 /// is still counted for what it is: by its leading words, and for `SELECT`s by the clauses
 /// that make them locking reads or writes; else [`RowReason::Unparsed`]. Pinned either way.
-fn unparsed_reason(scanned: &Scan) -> RowReason {
-    let words: Vec<&str> = scanned.leading.iter().map(String::as_str).collect();
+fn unparsed_reason(leading: &[String], fingerprint: &str) -> RowReason {
+    let words: Vec<&str> = leading.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["SELECT" | "WITH", ..] => {
-            let upper = scanned.fingerprint.to_ascii_uppercase();
+            let upper = fingerprint.to_ascii_uppercase();
             if lock_in_share_mode(&upper) {
                 RowReason::LockingRead
             } else if [" INTO OUTFILE ", " INTO DUMPFILE ", " INTO @"]
@@ -387,10 +405,10 @@ const SEQUENCE_FUNCTIONS: &[&str] = &["nextval", "setval", "lastval"];
 pub(crate) const SYSTEM_SCHEMAS: &[&str] =
     &["information_schema", "mysql", "performance_schema", "sys"];
 
-fn classify(statement: &Statement, scanned: &Scan, analysis: &mut Analysis) {
+fn classify(statement: &Statement, leading: &[String], analysis: &mut Analysis) {
     use RowReason as R;
     let pinned = match statement {
-        Statement::Query(query) => return classify_query(query, scanned, analysis),
+        Statement::Query(query) => return classify_query(query, leading, analysis),
         Statement::Insert(_)
         | Statement::Update(_)
         | Statement::Delete(_)
@@ -500,12 +518,12 @@ fn classify(statement: &Statement, scanned: &Scan, analysis: &mut Analysis) {
     analysis.pinned = Some(pinned);
 }
 
-fn classify_query(query: &Query, scanned: &Scan, analysis: &mut Analysis) {
+fn classify_query(query: &Query, leading: &[String], analysis: &mut Analysis) {
     let pinned = if !query.locks.is_empty() {
         Some(RowReason::LockingRead)
     } else if selects_into(query) {
         Some(RowReason::Write)
-    } else if scanned.leading.iter().any(|w| w == "SQL_CALC_FOUND_ROWS") {
+    } else if leading.iter().any(|w| w == "SQL_CALC_FOUND_ROWS") {
         Some(RowReason::SessionFunction)
     } else {
         function_reason(query)

@@ -66,7 +66,10 @@ mod router;
 mod scan;
 mod session;
 
-pub use analysis::{analyze, Analysis, Hint, RowReason, SessionEffect, SessionSetting, TableRef};
+pub use analysis::{
+    analyze, Analysis, Hint, RowReason, SessionEffect, SessionSetting, TableRef,
+    MAX_CACHED_FINGERPRINT, MAX_PARSED_LEN,
+};
 pub use column_tables::ColumnTables;
 pub use explain::{explain_statement, Estimate};
 pub use router::{CacheStats, Decision, Facts, Route, Router, Rule, Step};

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::analysis::{analyze_scanned, fingerprint_scan, Analysis, Hint, RowReason, TableRef};
+use crate::analysis::{
+    analyze_scanned, fingerprint_scan, Analysis, Hint, RowReason, TableRef, MAX_CACHED_FINGERPRINT,
+};
 use crate::column_tables::ColumnTables;
 use crate::explain::Estimate;
 use crate::session::SessionRouting;
@@ -292,7 +294,9 @@ impl Router {
         now: Instant,
     ) -> Decision {
         let estimate = Estimate::from_explain_json(explain_json);
-        if let Some(estimate) = estimate {
+        if let Some(estimate) =
+            estimate.filter(|_| analysis.fingerprint.len() <= MAX_CACHED_FINGERPRINT)
+        {
             self.estimates.insert(
                 estimate_key(facts.session, analysis),
                 estimate,
@@ -327,12 +331,14 @@ impl Router {
         if facts.session.in_transaction() {
             return Some(Decision::new(RowPrimary, Rule::Transaction));
         }
-        let tables: Vec<TableRef> = analysis
+        // Unqualified names take the current database; resolved without allocating.
+        let current = facts.session.database();
+        if analysis
             .tables
             .iter()
-            .map(|t| facts.session.qualify(t))
-            .collect();
-        if tables.iter().any(|t| facts.session.has_temporary_table(t)) {
+            .map(|t| resolve(t, current))
+            .any(|(db, name)| facts.session.has_temporary_table(db, name))
+        {
             return Some(Decision::new(
                 RowPrimary,
                 Rule::Pinned(RowReason::TemporaryTable),
@@ -354,17 +360,23 @@ impl Router {
             Some(Hint::RowReplica) => return Some(Decision::new(RowPrimary, Rule::NoReplica)),
             None => {}
         }
-        if tables.is_empty() {
+        if analysis.tables.is_empty() {
             return Some(Decision::new(RowPrimary, Rule::NoTables));
         }
-        let missing = tables.iter().find(|t| match &t.database {
-            Some(db) => !facts.column_tables.contains(db, &t.name),
-            None => true,
-        });
-        if let Some(missing) = missing {
+        let missing =
+            analysis
+                .tables
+                .iter()
+                .map(|t| resolve(t, current))
+                .find(|(db, name)| match db {
+                    Some(db) => !facts.column_tables.contains(db, name),
+                    None => true,
+                });
+        if let Some((db, name)) = missing {
+            let table = TableRef::new(db, name);
             return Some(Decision::new(
                 row_read(facts.replica_up),
-                Rule::TableNotInColumn(missing.clone()),
+                Rule::TableNotInColumn(table),
             ));
         }
         if !facts.column_up {
@@ -388,6 +400,11 @@ impl Router {
             None => Decision::new(row_read(facts.replica_up), Rule::NoEstimate),
         }
     }
+}
+
+/// A table's database (the current one if the statement left it out) and name.
+fn resolve<'a>(table: &'a TableRef, current: Option<&'a str>) -> (Option<&'a str>, &'a str) {
+    (table.database.as_deref().or(current), &table.name)
 }
 
 /// Where a read that stays on the row store goes: a replica if one is up, else the primary.

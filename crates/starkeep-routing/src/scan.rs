@@ -11,6 +11,8 @@
 //! escapes and doubled quotes, backticks quote identifiers, and a word may begin with a digit.
 //! Parsing the grammar lives in `analysis.rs`, not here.
 
+use std::ops::Range;
+
 use crate::analysis::Hint;
 
 /// What a scan of one statement text found.
@@ -28,8 +30,20 @@ pub(crate) struct Scan {
     pub(crate) user_variable: bool,
     /// A quote or comment was left open at the end of the text.
     pub(crate) unterminated: bool,
-    /// The first words of the statement, upper-cased (at most [`LEADING_WORDS`]).
-    pub(crate) leading: Vec<String>,
+    /// Where the first words of the statement are in its text (at most [`LEADING_WORDS`];
+    /// ranges, so a scan whose analysis is cached allocates nothing for them).
+    leading: [Range<usize>; LEADING_WORDS],
+    leading_count: usize,
+}
+
+impl Scan {
+    /// The first words of the statement, upper-cased; `sql` is the text scanned.
+    pub(crate) fn leading_words(&self, sql: &str) -> Vec<String> {
+        self.leading[..self.leading_count]
+            .iter()
+            .map(|r| sql[r.clone()].to_ascii_uppercase())
+            .collect()
+    }
 }
 
 /// How many leading words a scan keeps (enough for `START TRANSACTION`, `XA COMMIT`,
@@ -46,7 +60,8 @@ pub(crate) fn scan(sql: &str) -> Scan {
         several_statements: false,
         user_variable: false,
         unterminated: false,
-        leading: Vec::new(),
+        leading: [0..0, 0..0, 0..0],
+        leading_count: 0,
     };
     // Whether a separator (whitespace or a dropped comment) came since the last token written.
     let mut gap = false;
@@ -185,8 +200,9 @@ pub(crate) fn scan(sql: &str) -> Scan {
                 if b.is_ascii_digit() && is_number(word) {
                     emit(&mut out.fingerprint, &mut gap, "?");
                 } else {
-                    if leading_open && out.leading.len() < LEADING_WORDS {
-                        out.leading.push(word.to_ascii_uppercase());
+                    if leading_open && out.leading_count < LEADING_WORDS {
+                        out.leading[out.leading_count] = start..i;
+                        out.leading_count += 1;
                     }
                     emit(&mut out.fingerprint, &mut gap, word);
                 }
@@ -360,12 +376,13 @@ mod tests {
 
     #[test]
     fn literals_become_placeholders_and_whitespace_folds() {
-        let s = scan("SELECT  name\n FROM t\tWHERE id = 42 AND tag = 'a''b' AND x IN (1.5, -2e-3, 0x1F, \"q\\\"\")");
+        let sql = "SELECT  name\n FROM t\tWHERE id = 42 AND tag = 'a''b' AND x IN (1.5, -2e-3, 0x1F, \"q\\\"\")";
+        let s = scan(sql);
         assert_eq!(
             s.fingerprint,
             "SELECT name FROM t WHERE id = ? AND tag = ? AND x IN (?, -?, ?, ?)"
         );
-        assert_eq!(s.leading, ["SELECT", "NAME", "FROM"]);
+        assert_eq!(s.leading_words(sql), ["SELECT", "NAME", "FROM"]);
     }
 
     #[test]
@@ -379,10 +396,11 @@ mod tests {
 
     #[test]
     fn plain_comments_drop_hints_stay() {
-        let s = scan("/* app=x */ SELECT /*force_column*/ a -- trailing\n FROM t # more\n");
+        let sql = "/* app=x */ SELECT /*force_column*/ a -- trailing\n FROM t # more\n";
+        let s = scan(sql);
         assert_eq!(s.fingerprint, "SELECT /*FORCE_COLUMN*/ a FROM t");
         assert_eq!(s.hint, Some(Hint::Column));
-        assert_eq!(s.leading, ["SELECT", "A", "FROM"]);
+        assert_eq!(s.leading_words(sql), ["SELECT", "A", "FROM"]);
     }
 
     #[test]

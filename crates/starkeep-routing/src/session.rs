@@ -60,6 +60,12 @@ impl SessionRouting {
         }
     }
 
+    /// The current database changed outside SQL text (COM_INIT_DB, which `mysql -D` and
+    /// connectors send for a database chosen after the handshake).
+    pub fn set_database(&mut self, database: &str) {
+        self.database = Some(database.to_owned());
+    }
+
     fn apply(&mut self, setting: &SessionSetting) {
         match setting {
             SessionSetting::Autocommit(on) => {
@@ -117,9 +123,12 @@ impl SessionRouting {
         }
     }
 
-    /// Whether the session created a temporary table of this (qualified) name; it hides a
-    /// table of the same name, so reads of it stay on the row primary.
-    pub fn has_temporary_table(&self, qualified: &TableRef) -> bool {
-        self.temporary_tables.contains(qualified)
+    /// Whether the session created a temporary table `database.name` (`database` as resolved
+    /// against the current database); it hides a table of the same name, so reads of it stay on
+    /// the row primary.
+    pub fn has_temporary_table(&self, database: Option<&str>, name: &str) -> bool {
+        self.temporary_tables
+            .iter()
+            .any(|t| t.database.as_deref() == database && t.name == name)
     }
 }

@@ -263,6 +263,7 @@ fn transaction_control() {
         "ROLLBACK TO s",
         "SAVEPOINT s",
         "RELEASE SAVEPOINT s",
+        "BEGIN NOT ATOMIC SELECT 1 END",
     ] {
         let a = analyze(sql);
         assert_eq!(a.pinned, Some(RowReason::SessionControl), "{sql}");
@@ -390,4 +391,21 @@ fn mariadb_syntax() {
         Some(RowReason::Ddl)
     );
     assert_eq!(pinned("CREATE SEQUENCE s"), Some(RowReason::Ddl));
+}
+
+#[test]
+fn long_texts_are_classified_without_parsing_and_not_cached() {
+    let values = vec!["(1, 'x')"; 20_000].join(", ");
+    let insert = format!("INSERT INTO t VALUES {values}");
+    assert!(insert.len() > starkeep_routing::MAX_PARSED_LEN);
+    let a = analyze(&insert);
+    assert_eq!(a.pinned, Some(RowReason::Write));
+    assert!(!a.cacheable());
+    let select = format!(
+        "SELECT * FROM t WHERE a IN ({})",
+        vec!["1"; 40_000].join(", ")
+    );
+    assert_eq!(pinned(&select), Some(RowReason::Unparsed));
+    let short = format!("SELECT * FROM t WHERE a IN ({})", vec!["1"; 100].join(", "));
+    assert!(analyze(&short).cacheable());
 }

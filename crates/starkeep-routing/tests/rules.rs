@@ -297,6 +297,10 @@ fn rule3_every_table_must_be_in_the_column_store() {
         BIG_PLAN,
     );
     is(&d, Route::Column, Rule::CostAbove);
+    // COM_INIT_DB changes the current database as USE does.
+    c.session.set_database("shop");
+    let d = c.route_with("SELECT COUNT(*) FROM orders", BIG_PLAN);
+    is(&d, Route::Column, Rule::CostAbove);
     // No current database: an unqualified table cannot be found.
     let mut c = Client::new();
     c.session = SessionRouting::new(None);
@@ -434,4 +438,22 @@ fn stable_names() {
     let missing = Rule::TableNotInColumn(TableRef::new(Some("shop"), "t"));
     assert_eq!(missing.as_str(), "table_not_in_column");
     assert_eq!(missing.to_string(), "table_not_in_column(shop.t)");
+}
+
+#[test]
+fn long_statements_are_not_cached() {
+    let mut c = Client::new();
+    let sql = format!(
+        "SELECT * FROM orders WHERE id IN ({})",
+        vec!["7"; 2_000].join(", ")
+    );
+    assert!(sql.len() > starkeep_routing::MAX_CACHED_FINGERPRINT);
+    is(
+        &c.route_with(&sql, SMALL_PLAN),
+        Route::RowPrimary,
+        Rule::CostBelow,
+    );
+    let analysis = c.router.analyze(&sql);
+    assert_eq!(c.router.decide(&c.facts(), &analysis), Step::NeedsEstimate);
+    assert_eq!(c.router.cache_stats().analysis_hits, 0);
 }
