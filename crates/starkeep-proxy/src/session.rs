@@ -245,9 +245,8 @@ impl Session {
         let db = String::from_utf8_lossy(&payload[1..]).into_owned();
         let done = self.on_row(payload, Shape::Single).await?;
         if done.is_some_and(|r| !r.failed) {
-            let analysis = starkeep_routing::analyze(&format!("USE `{}`", db.replace('`', "``")));
-            self.routing.observe(&analysis);
-            self.follow_on_others(&analysis).await;
+            self.routing.set_database(&db);
+            self.follow_on_others(&SessionEffect::Use(db)).await;
         }
         Ok(())
     }
@@ -303,7 +302,7 @@ impl Session {
         );
         if done.is_some_and(|r| !r.failed) && analysis.session != SessionEffect::None {
             self.routing.observe(&analysis);
-            self.follow_on_others(&analysis).await;
+            self.follow_on_others(&analysis.session).await;
         }
         Ok(())
     }
@@ -488,8 +487,8 @@ impl Session {
 
     /// Repeats a `USE` or `SET` that succeeded on the row primary on the other open
     /// connections; one that fails there loses its connection (it reopens with the state).
-    async fn follow_on_others(&mut self, analysis: &Analysis) {
-        let statements: Vec<String> = match &analysis.session {
+    async fn follow_on_others(&mut self, effect: &SessionEffect) {
+        let statements: Vec<String> = match effect {
             SessionEffect::Use(db) => vec![format!("USE `{}`", db.replace('`', "``"))],
             SessionEffect::Set(settings) => settings
                 .iter()
