@@ -468,3 +468,41 @@ impl Shared {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(addr: &str, weight: u32) -> NodeSpec {
+        NodeSpec {
+            addr: addr.to_owned(),
+            weight,
+        }
+    }
+
+    #[test]
+    fn nodes_share_the_load_by_weight_and_a_down_node_gets_none() {
+        let nodes = NodeSet::new(vec![spec("a:1", 1), spec("b:1", 3), spec("c:1", 0)]);
+        let mut b = 0;
+        for _ in 0..4000 {
+            match nodes.pick().as_deref() {
+                Some("b:1") => b += 1,
+                Some("a:1") => {}
+                other => panic!("picked {other:?}"),
+            }
+        }
+        // Weight 3 of 4: about 3000 of 4000 (far outside this only by a broken pick).
+        assert!((2700..3300).contains(&b), "{b}");
+
+        nodes.mark_down("b:1", Duration::from_secs(60));
+        assert!((0..100).all(|_| nodes.pick().as_deref() == Some("a:1")));
+        nodes.mark_down("a:1", Duration::from_secs(60));
+        assert!(!nodes.any_up());
+        assert_eq!(nodes.pick(), None);
+        nodes.mark_up("b:1");
+        assert_eq!(nodes.pick().as_deref(), Some("b:1"));
+        // A node whose retry time has come is tried again.
+        nodes.mark_down("b:1", Duration::ZERO);
+        assert!(nodes.any_up());
+    }
+}

@@ -406,6 +406,14 @@ fn the_proxy_routes_each_statement_by_the_rules() {
         format!("(('column', {BIG_ROWS}),)\n(('row',),)\n(('row', {BIG_ROWS}),)\n")
     );
 
+    // Several proxies may serve one instance.
+    let second = Proxy::start(w.dir.path(), &w.instance, &[]);
+    assert_eq!(
+        mariadb(second.port, &app, APP_PW, &db, BIG_READ).unwrap(),
+        format!("column\t{BIG_ROWS}")
+    );
+    drop(second);
+
     // An account sync did not mirror: the row store only.
     assert_eq!(
         mariadb(port, &w.other, APP_PW, &db, BIG_READ).unwrap(),
