@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_auth::SecretBox;
-use starkeep_engine::SqlSettings;
+use starkeep_engine::{EngineConfig, MysqlWireSettings};
 use starkeep_proxy::{AdminTarget, NodeSpec, ProxyConfig, Shared};
 use starkeep_store::InstanceNode;
 
@@ -33,7 +33,7 @@ struct Tuning {
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
-fn admin_target(settings: &SqlSettings, secrets: &SecretBox) -> anyhow::Result<AdminTarget> {
+fn admin_target(settings: &MysqlWireSettings, secrets: &SecretBox) -> anyhow::Result<AdminTarget> {
     let password = secrets
         .open_string(&settings.password)
         .map_err(|_| anyhow!("an admin password does not open with this store's secret key"))?;
@@ -45,7 +45,7 @@ fn admin_target(settings: &SqlSettings, secrets: &SecretBox) -> anyhow::Result<A
     })
 }
 
-fn addr(settings: &SqlSettings) -> String {
+fn addr(settings: &MysqlWireSettings) -> String {
     if settings.host.contains(':') {
         format!("[{}]:{}", settings.host, settings.port)
     } else {
@@ -89,14 +89,15 @@ async fn shared(
     let ctx = Context::open(config).await?;
     let record = find_instance(&ctx.store, instance_id).await?;
     let nodes = ctx.store.instance_nodes(&record.id).await?;
-    if record.engine == "embedded" {
-        bail!(
+    let settings = match EngineConfig::of(&record)
+        .with_context(|| format!("reading the settings of instance {}", record.id))?
+    {
+        EngineConfig::MysqlWire { settings, .. } => settings,
+        EngineConfig::Embedded(_) => bail!(
             "instance {} is embedded: it has no database server to send statements to",
             record.id
-        );
-    }
-    let settings: SqlSettings = serde_json::from_value(record.settings.clone())
-        .with_context(|| format!("reading the settings of instance {}", record.id))?;
+        ),
+    };
     let Some(source) = settings.source.as_deref() else {
         bail!(
             "instance {} has no TaurusDB source (the row store); name one with \

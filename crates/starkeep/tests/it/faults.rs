@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::common;
 use crate::common::{cli, Served};
 use serde_json::{json, Value};
-use starkeep_engine::sql::mysql::UNFINISHED_HASH;
+use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
 use starkeep_testkit::mariadb::OwnMariaDb;
 
 const ADMIN: &str = "fault_admin";

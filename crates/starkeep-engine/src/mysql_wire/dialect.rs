@@ -1,6 +1,6 @@
 //! [`Dialect`]: what differs between the MySQL family and StarRocks — the statements and the way
 //! accounts are read back. Everything else (connections, timeouts, compensation, error mapping,
-//! convergence) is written once, in [`SqlEngine`](super::SqlEngine).
+//! convergence) is written once, in [`MysqlWireEngine`](super::MysqlWireEngine).
 
 use std::collections::{BTreeMap, BTreeSet};
 
