@@ -152,6 +152,10 @@ pub async fn login(
         .is_none_or(|p| *p == AuthPlugin::MysqlNativePassword);
     let mut scramble = response.scramble_buf().to_vec();
     if !native {
+        tracing::debug!(
+            plugin = %String::from_utf8_lossy(response.auth_plugin().map_or(&[][..], |p| p.as_bytes())),
+            "client answered with another plugin; switching it to mysql_native_password"
+        );
         let switch = AuthSwitchRequest::new(
             AuthPlugin::MysqlNativePassword.as_bytes().to_vec(),
             salt.iter().copied().chain([0]).collect::<Vec<u8>>(),

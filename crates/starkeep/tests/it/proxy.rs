@@ -127,8 +127,21 @@ impl Drop for Proxy {
 /// The `mariadb` client through the proxy (`-c`: comments kept), one connection for all of
 /// `sql`; answers stdout (tab-separated, no headers) or stderr.
 fn mariadb(port: u16, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+    mariadb_with(&[], port, user, password, db, sql)
+}
+
+/// [`mariadb`] with more client options.
+fn mariadb_with(
+    options: &[&str],
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    sql: &str,
+) -> Result<String, String> {
     let out = Command::new(which(&["mariadb", "mysql"]).unwrap())
         .args(["--no-defaults", "-c", "-N", "-B", "--protocol=TCP"])
+        .args(options)
         .args(["-h127.0.0.1", &format!("-P{port}")])
         .args([
             &format!("-u{user}"),
@@ -631,24 +644,30 @@ fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
     );
 
     // TLS toward the client, when it asks: the client's own status says so.
-    let out = Command::new(which(&["mariadb", "mysql"]).unwrap())
-        .args(["--no-defaults", "--ssl", "--protocol=TCP", "-h127.0.0.1"])
-        .args([
-            &format!("-P{port}"),
-            &format!("-u{app}"),
-            &format!("-p{APP_PW}"),
-        ])
-        .args(["-D", &db, "-e", &format!("status; {BIG_READ}")])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = mariadb_with(
+        &["--ssl"],
+        port,
+        &app,
+        APP_PW,
+        &db,
+        &format!("status; {BIG_READ}"),
+    )
+    .unwrap();
     assert!(text.contains("Cipher in use is"), "{text}");
     assert!(text.contains(&format!("column\t{BIG_ROWS}")), "{text}");
+
+    // A client that answers with another plugin (as MySQL 8 clients do) is switched to
+    // mysql_native_password.
+    let options = ["--default-auth=caching_sha2_password"];
+    assert_eq!(
+        mariadb_with(&options, port, &app, APP_PW, &db, SMALL_READ).unwrap(),
+        "row"
+    );
+    let logs = proxy.logs().join("\n");
+    assert!(
+        logs.contains("switching it to mysql_native_password plugin=caching_sha2_password"),
+        "{logs}"
+    );
 
     // A password changed at the source works at once (the hash is read again after one
     // failure), and the old one stops working.
