@@ -337,13 +337,12 @@ pub async fn instance_set_source(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
-    let record = find_instance(&ctx.store, instance).await?;
-    if !matches!(
-        EngineConfig::of(&record),
-        Ok(EngineConfig::MysqlWire { .. })
-    ) {
-        bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source");
-    }
+    let record = find_wire_instance(
+        &ctx.store,
+        instance,
+        "can sync accounts from a TaurusDB source",
+    )
+    .await?;
     let password = read_secret(password_env)?;
     let secrets = ctx.secret_box().await?;
     let source = connect_source(taurus_dsn, &password, timeout, &secrets)
@@ -448,6 +447,19 @@ pub async fn find_instance(store: &Store, id: &str) -> anyhow::Result<InstanceRe
         .ok_or_else(|| anyhow!("no instance {id:?} (see `starkeep instance list`)"))
 }
 
+/// The instance `id`, which must be a mysql or starrocks one (only those `can` do what the
+/// caller is about to).
+async fn find_wire_instance(store: &Store, id: &str, can: &str) -> anyhow::Result<InstanceRecord> {
+    let record = find_instance(store, id).await?;
+    if !matches!(
+        EngineConfig::of(&record),
+        Ok(EngineConfig::MysqlWire { .. })
+    ) {
+        bail!("only mysql and starrocks instances {can}");
+    }
+    Ok(record)
+}
+
 /// `instance node set`: adds a proxy backend to a SQL instance, or sets its weight.
 pub async fn instance_node_set(
     config: &StoreConfig,
@@ -455,13 +467,7 @@ pub async fn instance_node_set(
     node: InstanceNode,
 ) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
-    let record = find_instance(&ctx.store, instance).await?;
-    if !matches!(
-        EngineConfig::of(&record),
-        Ok(EngineConfig::MysqlWire { .. })
-    ) {
-        bail!("only mysql and starrocks instances have backends for the proxy");
-    }
+    let record = find_wire_instance(&ctx.store, instance, "have backends for the proxy").await?;
     if node.weight == 0 {
         bail!("--weight must be at least 1 (remove the node instead)");
     }
