@@ -20,7 +20,7 @@ use rand::Rng;
 use starkeep_auth::throttle::{FailureLimit, FailureThrottle};
 use starkeep_domain::InstanceId;
 use starkeep_routing::{ColumnTables, Router};
-use starkeep_store::Store;
+use starkeep_store::{InstanceNode, Store};
 use tokio_rustls::TlsAcceptor;
 use zeroize::Zeroizing;
 
@@ -74,9 +74,9 @@ pub struct ProxyConfig {
     pub instance: InstanceId,
     /// The row primary (the instance's TaurusDB source).
     pub row_primary: String,
-    pub row_replicas: Vec<NodeSpec>,
-    /// The instance's own server first, then extra column nodes.
-    pub column_nodes: Vec<NodeSpec>,
+    /// The instance's own server (`host:port`), the first column node. Row replicas and extra
+    /// column nodes are read from the store with the rest of the view ([`node_specs`]).
+    pub own_column: String,
     /// Reads account hashes at the TaurusDB source.
     pub source_admin: AdminTarget,
     /// Reads the column store's table list.
@@ -117,52 +117,76 @@ impl NodeKind {
 #[derive(Debug)]
 struct Node {
     spec: NodeSpec,
-    down_until: Mutex<Option<Instant>>,
+    down_until: Option<Instant>,
+}
+
+impl Node {
+    fn up(&self, now: Instant) -> bool {
+        self.down_until.is_none_or(|until| until <= now)
+    }
 }
 
 /// The nodes of one kind with their health; a node that failed is skipped until its retry time.
+/// The set is replaced when the store's list changes ([`NodeSet::replace`]); a node kept across
+/// a replacement keeps its health.
 #[derive(Debug)]
 pub struct NodeSet {
-    nodes: Vec<Node>,
+    nodes: Mutex<Vec<Node>>,
 }
 
 impl NodeSet {
     fn new(specs: Vec<NodeSpec>) -> Self {
-        Self {
-            nodes: specs
-                .into_iter()
-                .filter(|s| s.weight > 0)
-                .map(|spec| Node {
-                    spec,
-                    down_until: Mutex::new(None),
-                })
-                .collect(),
-        }
+        let set = Self {
+            nodes: Mutex::new(Vec::new()),
+        };
+        set.replace(specs);
+        set
     }
 
-    fn up(&self, now: Instant) -> impl Iterator<Item = &Node> {
-        self.nodes.iter().filter(move |n| {
-            n.down_until
-                .lock()
-                .expect("node lock")
-                .is_none_or(|until| until <= now)
-        })
+    /// Takes `specs` as the nodes of this kind (a weight of 0 leaves a node out).
+    pub fn replace(&self, specs: Vec<NodeSpec>) {
+        let mut nodes = self.nodes.lock().expect("node lock");
+        let next = specs
+            .into_iter()
+            .filter(|s| s.weight > 0)
+            .map(|spec| Node {
+                down_until: nodes
+                    .iter()
+                    .find(|n| n.spec.addr == spec.addr)
+                    .and_then(|n| n.down_until),
+                spec,
+            })
+            .collect();
+        *nodes = next;
+    }
+
+    /// The nodes as they are now.
+    pub fn specs(&self) -> Vec<NodeSpec> {
+        let nodes = self.nodes.lock().expect("node lock");
+        nodes.iter().map(|n| n.spec.clone()).collect()
     }
 
     /// Whether any node is up (or due for a retry).
     pub fn any_up(&self) -> bool {
-        self.up(Instant::now()).next().is_some()
+        let now = Instant::now();
+        let nodes = self.nodes.lock().expect("node lock");
+        nodes.iter().any(|n| n.up(now))
     }
 
     /// A node that is up, chosen by weight.
     pub fn pick(&self) -> Option<String> {
         let now = Instant::now();
-        let total: u64 = self.up(now).map(|n| u64::from(n.spec.weight)).sum();
+        let nodes = self.nodes.lock().expect("node lock");
+        let total: u64 = nodes
+            .iter()
+            .filter(|n| n.up(now))
+            .map(|n| u64::from(n.spec.weight))
+            .sum();
         if total == 0 {
             return None;
         }
         let mut ticket = rand::thread_rng().gen_range(0..total);
-        for node in self.up(now) {
+        for node in nodes.iter().filter(|n| n.up(now)) {
             let w = u64::from(node.spec.weight);
             if ticket < w {
                 return Some(node.spec.addr.clone());
@@ -172,29 +196,63 @@ impl NodeSet {
         None
     }
 
+    fn set_down_until(&self, addr: &str, until: Option<Instant>) {
+        let mut nodes = self.nodes.lock().expect("node lock");
+        for node in nodes.iter_mut().filter(|n| n.spec.addr == addr) {
+            node.down_until = until;
+        }
+    }
+
     /// Marks `addr` down until `retry_after` from now.
     pub fn mark_down(&self, addr: &str, retry_after: Duration) {
-        for node in self.nodes.iter().filter(|n| n.spec.addr == addr) {
-            *node.down_until.lock().expect("node lock") = Some(Instant::now() + retry_after);
-        }
+        self.set_down_until(addr, Some(Instant::now() + retry_after));
     }
 
     /// Marks `addr` up (a login there worked).
     pub fn mark_up(&self, addr: &str) {
-        for node in self.nodes.iter().filter(|n| n.spec.addr == addr) {
-            *node.down_until.lock().expect("node lock") = None;
-        }
+        self.set_down_until(addr, None);
     }
 
-    pub fn addrs(&self) -> impl Iterator<Item = &str> {
-        self.nodes.iter().map(|n| n.spec.addr.as_str())
+    /// The first node's address (whichever its health).
+    pub fn first_addr(&self) -> Option<String> {
+        let nodes = self.nodes.lock().expect("node lock");
+        nodes.first().map(|n| n.spec.addr.clone())
     }
 }
 
+/// The row replicas and the column nodes of an instance: its extra backends as the store lists
+/// them, with the instance's own server first among the column nodes (weight 1 unless a node
+/// record weighs it).
+pub fn node_specs(own_column: &str, nodes: &[InstanceNode]) -> (Vec<NodeSpec>, Vec<NodeSpec>) {
+    let of = |kind: &str| -> Vec<NodeSpec> {
+        nodes
+            .iter()
+            .filter(|n| n.kind == kind)
+            .map(|n| NodeSpec {
+                addr: n.addr.clone(),
+                weight: n.weight,
+            })
+            .collect()
+    };
+    let mut columns = of("column");
+    if !columns.iter().any(|n| n.addr == own_column) {
+        columns.insert(
+            0,
+            NodeSpec {
+                addr: own_column.to_owned(),
+                weight: 1,
+            },
+        );
+    }
+    (of("row_replica"), columns)
+}
+
 /// The instance as the store and the column store last said.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct View {
     pub sync_on: bool,
+    /// Accounts sync has created at the column store (a name it is only about to create is
+    /// not one: its statements would try a column login that cannot work).
     pub mirrored: BTreeSet<String>,
     pub column_tables: ColumnTables,
     /// Sealed hashes sync applied per account: a change invalidates the cached hash.
@@ -297,6 +355,9 @@ pub struct Shared {
     accounts: Accounts,
     column_admin: mysql_async::Pool,
     view: RwLock<Arc<View>>,
+    /// The store's data version when the view's store part was last read: while it holds,
+    /// nothing the view took from the store has changed, and a refresh reads none of it again.
+    store_version: Mutex<Option<u64>>,
     store: Store,
     greeting: RwLock<Greeting>,
     column_caps: RwLock<Option<CapabilityFlags>>,
@@ -325,14 +386,15 @@ impl Shared {
                 addr: config.row_primary.clone(),
                 weight: 1,
             }]),
-            row_replicas: NodeSet::new(config.row_replicas.clone()),
-            columns: NodeSet::new(config.column_nodes.clone()),
+            row_replicas: NodeSet::new(Vec::new()),
+            columns: NodeSet::new(node_specs(&config.own_column, &[]).1),
             accounts: Accounts {
                 source: config.source_admin.pool(),
                 cache: Mutex::new(HashMap::new()),
             },
             column_admin: config.column_admin.pool(),
             view: RwLock::new(Arc::new(View::default())),
+            store_version: Mutex::new(None),
             store,
             greeting: RwLock::new(greeting),
             column_caps: RwLock::new(None),
@@ -357,44 +419,34 @@ impl Shared {
         });
     }
 
-    /// One refresh of the view: the sync switch, mirrored accounts and applied hashes from the
-    /// store; the column store's tables and greeting while sync is on.
+    /// One refresh of the view: the sync switch, mirrored accounts, applied hashes and the
+    /// instance's nodes from the store (skipped while the store's data version says nothing
+    /// committed since the last read); the column store's tables and greeting while sync is on.
     pub async fn refresh(&self) {
         crate::metrics::cache(self.router.cache_stats());
         let previous = self.view();
-        let mut view = View {
-            column_tables: previous.column_tables.clone(),
-            ..View::default()
-        };
-        match self.store.list_instances(None).await {
-            Ok(list) => {
-                view.sync_on = list
-                    .iter()
-                    .any(|i| i.id == self.config.instance && i.sync_enabled);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the instance from the store; keeping the last view");
-                return;
-            }
-        }
-        if let Ok(owned) = self.store.owned_accounts(&self.config.instance).await {
-            view.mirrored = owned;
-        }
-        if let Ok(applied) = self.store.applied_hashes(&self.config.instance).await {
-            for (name, sealed) in &applied {
-                if previous.applied.get(name) != Some(sealed) {
-                    self.accounts.forget(name);
+        // Read before the reads it vouches for: a commit in between is seen next time.
+        let version = self.store.data_version();
+        let unchanged =
+            version.is_some() && *self.store_version.lock().expect("version") == version;
+        let mut view = if unchanged {
+            View::clone(&previous)
+        } else {
+            match self.read_store(&previous).await {
+                Some(view) => {
+                    *self.store_version.lock().expect("version") = version;
+                    view
                 }
+                None => return,
             }
-            view.applied = applied;
-        }
+        };
         if view.sync_on {
             match self.read_column_tables().await {
                 Ok(tables) => view.column_tables = tables,
                 Err(e) => tracing::warn!(error = %e, "cannot read the column store's tables"),
             }
             if self.column_caps.read().expect("caps lock").is_none() {
-                if let Some(addr) = self.columns.addrs().next().map(str::to_owned) {
+                if let Some(addr) = self.columns.first_addr() {
                     if let Ok(g) = backend::probe(&addr, self.config.connect_timeout).await {
                         *self.column_caps.write().expect("caps lock") = Some(g.capabilities);
                     }
@@ -402,6 +454,52 @@ impl Shared {
             }
         }
         *self.view.write().expect("view lock") = Arc::new(view);
+    }
+
+    /// The store's part of the view, and the nodes; `None` (the last view kept) when the
+    /// instance cannot be read.
+    async fn read_store(&self, previous: &View) -> Option<View> {
+        let mut view = View {
+            column_tables: previous.column_tables.clone(),
+            ..View::default()
+        };
+        let instance = &self.config.instance;
+        match self.store.list_instances(None).await {
+            Ok(list) => {
+                view.sync_on = list.iter().any(|i| &i.id == instance && i.sync_enabled);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the instance from the store; keeping the last view");
+                return None;
+            }
+        }
+        match self.store.mirrored_accounts(instance).await {
+            Ok(mirrored) => view.mirrored = mirrored,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the mirrored accounts; keeping the last view");
+                return None;
+            }
+        }
+        if let Ok(applied) = self.store.applied_hashes(instance).await {
+            for (name, sealed) in &applied {
+                if previous.applied.get(name) != Some(sealed) {
+                    self.accounts.forget(name);
+                }
+            }
+            view.applied = applied;
+        }
+        match self.store.instance_nodes(instance).await {
+            Ok(nodes) => {
+                let (replicas, columns) = node_specs(&self.config.own_column, &nodes);
+                if replicas != self.row_replicas.specs() || columns != self.columns.specs() {
+                    tracing::info!(?replicas, ?columns, "the instance's nodes changed");
+                }
+                self.row_replicas.replace(replicas);
+                self.columns.replace(columns);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the instance's nodes; keeping them"),
+        }
+        Some(view)
     }
 
     async fn read_column_tables(&self) -> Result<ColumnTables, mysql_async::Error> {
@@ -504,5 +602,35 @@ mod tests {
         // A node whose retry time has come is tried again.
         nodes.mark_down("b:1", Duration::ZERO);
         assert!(nodes.any_up());
+    }
+
+    #[test]
+    fn a_replaced_set_keeps_the_health_of_the_nodes_it_keeps() {
+        let nodes = NodeSet::new(vec![spec("a:1", 1), spec("b:1", 1)]);
+        nodes.mark_down("a:1", Duration::from_secs(60));
+        nodes.replace(vec![spec("a:1", 5), spec("c:1", 1)]);
+        assert_eq!(nodes.specs(), vec![spec("a:1", 5), spec("c:1", 1)]);
+        // a stays down, b is gone, c is new and up.
+        assert!((0..100).all(|_| nodes.pick().as_deref() == Some("c:1")));
+        nodes.replace(Vec::new());
+        assert_eq!(nodes.pick(), None);
+    }
+
+    #[test]
+    fn the_instance_s_own_server_leads_the_column_nodes() {
+        let node = |kind: &str, addr: &str, weight| InstanceNode {
+            kind: kind.to_owned(),
+            addr: addr.to_owned(),
+            weight,
+        };
+        let (replicas, columns) = node_specs(
+            "own:1",
+            &[node("column", "c:1", 2), node("row_replica", "r:1", 3)],
+        );
+        assert_eq!(replicas, vec![spec("r:1", 3)]);
+        assert_eq!(columns, vec![spec("own:1", 1), spec("c:1", 2)]);
+        // A node record for the own server weighs it.
+        let (_, columns) = node_specs("own:1", &[node("column", "own:1", 4)]);
+        assert_eq!(columns, vec![spec("own:1", 4)]);
     }
 }

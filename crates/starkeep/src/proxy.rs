@@ -3,8 +3,10 @@
 //! endpoint). The proxy itself lives in `starkeep-proxy`.
 //!
 //! Backends come from the instance: the row primary is its TaurusDB source, the column store is
-//! the instance's own server, and `instance node` adds row replicas and column nodes with weights. The admin passwords in the record open with the store's secret
-//! key; they only read account hashes (source) and the table list (column store).
+//! the instance's own server, and `instance node` adds row replicas and column nodes with
+//! weights (a running proxy reads them again with its other refreshes). The admin passwords in
+//! the record open with the store's secret key; they only read account hashes (source) and the
+//! table list (column store).
 
 use std::time::Duration;
 
@@ -12,8 +14,7 @@ use anyhow::{anyhow, bail, Context as _};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_auth::SecretBox;
 use starkeep_engine::{EngineConfig, MysqlWireSettings};
-use starkeep_proxy::{AdminTarget, NodeSpec, ProxyConfig, Shared};
-use starkeep_store::InstanceNode;
+use starkeep_proxy::{AdminTarget, ProxyConfig, Shared};
 
 use crate::admin::find_instance;
 use crate::cli::ProxyArgs;
@@ -53,34 +54,6 @@ fn addr(settings: &MysqlWireSettings) -> String {
     }
 }
 
-/// The nodes of one kind.
-fn nodes_of(nodes: &[InstanceNode], kind: &str) -> Vec<NodeSpec> {
-    nodes
-        .iter()
-        .filter(|n| n.kind == kind)
-        .map(|n| NodeSpec {
-            addr: n.addr.clone(),
-            weight: n.weight,
-        })
-        .collect()
-}
-
-/// The instance's own server (weight 1 unless a node record weighs it) and the extra column
-/// nodes.
-fn column_nodes(own: String, nodes: &[InstanceNode]) -> Vec<NodeSpec> {
-    let mut specs = nodes_of(nodes, "column");
-    if !specs.iter().any(|n| n.addr == own) {
-        specs.insert(
-            0,
-            NodeSpec {
-                addr: own,
-                weight: 1,
-            },
-        );
-    }
-    specs
-}
-
 async fn shared(
     config: &StoreConfig,
     instance_id: &str,
@@ -88,7 +61,6 @@ async fn shared(
 ) -> anyhow::Result<std::sync::Arc<Shared>> {
     let ctx = Context::open(config).await?;
     let record = find_instance(&ctx.store, instance_id).await?;
-    let nodes = ctx.store.instance_nodes(&record.id).await?;
     let settings = match EngineConfig::of(&record)
         .with_context(|| format!("reading the settings of instance {}", record.id))?
     {
@@ -109,8 +81,7 @@ async fn shared(
     let proxy = ProxyConfig {
         instance: record.id.clone(),
         row_primary: addr(source),
-        row_replicas: nodes_of(&nodes, "row_replica"),
-        column_nodes: column_nodes(addr(&settings), &nodes),
+        own_column: addr(&settings),
         source_admin: admin_target(source, &secrets)?,
         column_admin: admin_target(&settings, &secrets)?,
         threshold_rows: tuning.threshold_rows,

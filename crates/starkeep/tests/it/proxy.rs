@@ -698,3 +698,83 @@ fn replicas_many_clients_tls_passwords_and_a_client_killed_mid_result() {
     let err = mariadb(port, &app, "App-pw-2", &db, SMALL_READ).unwrap_err();
     assert!(err.contains("ERROR 1129"), "{err}");
 }
+
+#[test]
+fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
+    let (_serial, mut w) = world();
+    let mut proxy = Proxy::start(w.dir.path(), &w.instance, &[]);
+    let port = proxy.port;
+    let (app, db) = (w.app.clone(), w.db.clone());
+    eventually("the proxy sees the mirrored account", || {
+        mariadb(port, &app, APP_PW, &db, BIG_READ).as_deref() == Ok(&format!("column\t{BIG_ROWS}"))
+    });
+    let slave_read = format!("/*FORCE_SLAVE*/ {SMALL_READ}");
+    // No replica: the row primary answers.
+    assert_eq!(
+        mariadb(port, &app, APP_PW, &db, &slave_read).unwrap(),
+        "row"
+    );
+
+    // Sync stops running (its switch stays on), so nothing but this test writes ownership.
+    w.served.child.kill().unwrap();
+    w.served.child.wait().unwrap();
+    // An account sync is only about to create at the column store: its ownership row is
+    // pending, and it does not exist there.
+    let third = format!("{}_third", w._leftovers.prefix);
+    sql_script(
+        &SHARED,
+        &format!(
+            "CREATE USER '{third}'@'%' IDENTIFIED BY '{APP_PW}';\n\
+             GRANT ALL ON `{db}`.* TO '{third}'@'%';\n"
+        ),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt
+        .block_on(starkeep_store::Store::open_sqlite(w.dir.path()))
+        .unwrap();
+    let instance_id = starkeep_domain::InstanceId::parse(&w.instance).unwrap();
+    rt.block_on(store.mark_owned(&instance_id, &third, false))
+        .unwrap();
+
+    // A row replica added while the proxy runs (the column server stands in for one: its
+    // marker tells it apart) is used without a restart.
+    let node = |action: &str, extra: &[&str]| {
+        let addr = format!("127.0.0.1:{}", w.column.port);
+        let mut args = vec![
+            "instance",
+            "node",
+            action,
+            "--instance",
+            &w.instance,
+            "--kind",
+            "row-replica",
+            "--addr",
+            &addr,
+        ];
+        args.extend_from_slice(extra);
+        let (ok, _, err) = cli(w.dir.path(), &args, &[], None);
+        assert!(ok, "node {action}: {err}");
+    };
+    node("set", &["--weight", "1"]);
+    eventually("the running proxy uses the new replica", || {
+        mariadb(port, &app, APP_PW, &db, &slave_read).as_deref() == Ok("column")
+    });
+
+    // The refresh that found the replica also read the pending ownership (written before it):
+    // the account is served by the row store alone, with no column login attempted.
+    let before = proxy.logs().len();
+    assert_eq!(
+        mariadb(port, &third, APP_PW, &db, BIG_READ).unwrap(),
+        format!("row\t{BIG_ROWS}")
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = proxy.logs()[before..].join("\n");
+    assert!(lines.contains("rule=not_mirrored"), "{lines}");
+    assert!(!lines.contains("backend refused the session"), "{lines}");
+
+    // Removed while running: the row primary again.
+    node("remove", &[]);
+    eventually("the running proxy drops the removed replica", || {
+        mariadb(port, &app, APP_PW, &db, &slave_read).as_deref() == Ok("row")
+    });
+}
