@@ -5,24 +5,148 @@
 //! want the password, and the proxy has only SHA1(password) ([`crate::native`]). It answers the
 //! server's salt with `mysql_native_password`, follows an auth-switch request to
 //! `mysql_native_password` with the new salt, and refuses any other plugin (a proxy that never
-//! learns the password cannot answer `caching_sha2_password`'s full authentication). Toward
-//! backends the connection is plain TCP.
+//! learns the password cannot answer `caching_sha2_password`'s full authentication).
+//!
+//! TLS toward a backend is as its DSN says (`starkeep_engine::WireTls`'s parameters, turned
+//! into a [`BackendTls`] once at start): the row primary and row replicas as the TaurusDB
+//! source's DSN, column nodes as the instance's own DSN (node records carry an address and a
+//! weight only). With TLS the login sends the SSL request (the handshake response's first 32
+//! bytes, `CLIENT_SSL` set), starts rustls (ring) and logs in over it; a backend that does not
+//! offer TLS is refused, never used in plain text. The certificate is checked against the
+//! DSN's `ssl_ca` or, without one, the Mozilla root set (webpki-roots), and the DSN's host must
+//! be its name; `verify_ca=false` skips the check.
 //!
 //! Not here: relaying results ([`crate::relay`]), which backend serves what ([`crate::session`]).
 
 use std::io;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::packets::{
+    AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse, SslRequest,
+};
 use mysql_common::proto::{MyDeserialize, MySerialize};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::{self, CryptoProvider};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, RootCertStore};
+use tokio_rustls::TlsConnector;
 
 use crate::caps;
 use crate::native::{self, Stage1};
+use crate::stream::Stream;
 use crate::wire;
+
+/// How the proxy starts TLS toward the backends of one DSN.
+#[derive(Clone)]
+pub struct BackendTls {
+    connector: TlsConnector,
+    /// The name the certificate must carry: the DSN's host.
+    name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for BackendTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TLS to {:?}", self.name)
+    }
+}
+
+impl BackendTls {
+    /// TLS toward `host`'s servers: verified against the CA in the PEM file `ca` (or the
+    /// Mozilla root set), or not verified at all when `verify` is false.
+    pub fn new(host: &str, ca: Option<&Path>, verify: bool) -> Result<Self, String> {
+        let provider = Arc::new(crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS protocol versions: {e}"))?;
+        let config = if verify {
+            let mut roots = RootCertStore::empty();
+            match ca {
+                Some(path) => {
+                    let certs = CertificateDer::pem_file_iter(path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|i| i.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string()))
+                        .map_err(|e| format!("reading the CA file {}: {e}", path.display()))?;
+                    let (added, _) = roots.add_parsable_certificates(certs);
+                    if added == 0 {
+                        return Err(format!("{} holds no usable CA certificate", path.display()));
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            builder.with_root_certificates(roots)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
+        }
+        .with_no_client_auth();
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| format!("{host:?} is no TLS server name: {e}"))?;
+        Ok(Self {
+            connector: TlsConnector::from(Arc::new(config)),
+            name,
+        })
+    }
+}
+
+/// `verify_ca=false`: any certificate is taken (signatures in the handshake are still
+/// checked, so the link is encrypted to whoever holds the certificate's key).
+#[derive(Debug)]
+struct Unverified(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
 
 /// Why a backend could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -67,23 +191,27 @@ pub struct Login<'a> {
 /// A logged-in backend connection.
 #[derive(Debug)]
 pub struct BackendConn {
-    pub stream: BufReader<TcpStream>,
+    pub stream: BufReader<Stream>,
     pub caps: CapabilityFlags,
     /// The status flags of the last answer that carried them.
     pub status: StatusFlags,
 }
 
-async fn open(addr: &str, timeout: Duration) -> Result<BufReader<TcpStream>, BackendError> {
+async fn open(addr: &str, timeout: Duration) -> Result<BufReader<Stream>, BackendError> {
     let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
         .await
         .map_err(|_| BackendError::Down(format!("no connection to {addr} within {timeout:?}")))?
         .map_err(|e| BackendError::io(&format!("connecting to {addr}"), e))?;
     tcp.set_nodelay(true).ok();
-    Ok(BufReader::with_capacity(16 * 1024, tcp))
+    Ok(buffered(Stream::Plain(tcp)))
+}
+
+fn buffered(stream: Stream) -> BufReader<Stream> {
+    BufReader::with_capacity(16 * 1024, stream)
 }
 
 async fn read_greeting(
-    stream: &mut BufReader<TcpStream>,
+    stream: &mut BufReader<Stream>,
 ) -> Result<(Greeting, Vec<u8>, u8), BackendError> {
     let (seq, payload) = wire::read_packet(stream, wire::MAX_COMMAND)
         .await
@@ -114,28 +242,33 @@ pub async fn probe(addr: &str, timeout: Duration) -> Result<Greeting, BackendErr
     Ok(greeting)
 }
 
-/// Connects to `addr` and logs in as `login` says, within `timeout`.
+/// Connects to `addr` and logs in as `login` says (over TLS when `tls` is given), within
+/// `timeout`.
 pub async fn connect(
     addr: &str,
+    tls: Option<&BackendTls>,
     login: &Login<'_>,
     timeout: Duration,
 ) -> Result<BackendConn, BackendError> {
-    let mut stream = open(addr, timeout).await?;
-    tokio::time::timeout(timeout, handshake(&mut stream, login))
+    let stream = open(addr, timeout).await?;
+    tokio::time::timeout(timeout, handshake(stream, tls, login))
         .await
         .map_err(|_| BackendError::Down(format!("no login at {addr} within {timeout:?}")))?
-        .map(|caps| BackendConn {
+        .map(|(stream, caps)| BackendConn {
             stream,
             caps,
             status: StatusFlags::SERVER_STATUS_AUTOCOMMIT,
         })
 }
 
+/// The login on a fresh connection; answers the connection (upgraded to TLS when `tls` is
+/// given) and the flags it was made with.
 async fn handshake(
-    stream: &mut BufReader<TcpStream>,
+    mut plain: BufReader<Stream>,
+    tls: Option<&BackendTls>,
     login: &Login<'_>,
-) -> Result<CapabilityFlags, BackendError> {
-    let (greeting, nonce, seq) = read_greeting(stream).await?;
+) -> Result<(BufReader<Stream>, CapabilityFlags), BackendError> {
+    let (greeting, nonce, seq) = read_greeting(&mut plain).await?;
     let mut flags = caps::for_backend(login.client_caps, greeting.capabilities).map_err(|m| {
         BackendError::Incompatible(format!("the backend lacks the capabilities {m:?}"))
     })?;
@@ -144,6 +277,33 @@ async fn handshake(
     } else {
         flags -= CapabilityFlags::CLIENT_CONNECT_WITH_DB;
     }
+    let mut seq = seq.wrapping_add(1);
+    let mut conn = match tls {
+        None => plain,
+        Some(tls) => {
+            if !greeting.capabilities.contains(CapabilityFlags::CLIENT_SSL) {
+                return Err(BackendError::Incompatible(
+                    "the backend offers no TLS, which its DSN requires".into(),
+                ));
+            }
+            flags |= CapabilityFlags::CLIENT_SSL;
+            let mut request = Vec::new();
+            SslRequest::new(flags, wire::MAX_FRAME as u32, login.collation).serialize(&mut request);
+            seq = wire::write_packet(&mut plain, &request, seq)
+                .await
+                .map_err(|e| BackendError::io("sending the SSL request", e))?;
+            let Stream::Plain(tcp) = plain.into_inner() else {
+                unreachable!("the stream is plain before the upgrade")
+            };
+            let upgraded = tls
+                .connector
+                .connect(tls.name.clone(), tcp)
+                .await
+                .map_err(|e| BackendError::Down(format!("TLS toward the backend: {e}")))?;
+            buffered(Stream::Tls(Box::new(upgraded.into())))
+        }
+    };
+    let stream = &mut conn;
     let scramble = native::answer(login.stage1, &nonce);
     let response = HandshakeResponse::new(
         Some(scramble),
@@ -160,7 +320,6 @@ async fn handshake(
     // `HandshakeResponse::new` picks the collation from a server version; the client's own
     // goes in its byte (after the flags and the packet size) so the session starts alike.
     payload[8] = login.collation;
-    let mut seq = seq.wrapping_add(1);
     seq = wire::write_packet(stream, &payload, seq)
         .await
         .map_err(|e| BackendError::io("sending the login", e))?;
@@ -171,7 +330,7 @@ async fn handshake(
             .map_err(|e| BackendError::io("reading the login answer", e))?
             .ok_or_else(|| BackendError::Down("closed during the login".into()))?;
         match answer.first() {
-            Some(0x00) if wire::is_ok(&answer) => return Ok(flags),
+            Some(0x00) if wire::is_ok(&answer) => return Ok((conn, flags)),
             Some(0xFF) => {
                 let (code, message) = wire::parse_err(&answer)
                     .unwrap_or((wire::code::UNKNOWN, "login refused".into()));
@@ -214,15 +373,7 @@ impl BackendConn {
     /// pending. Checked before a statement is sent, so a statement is never sent on a
     /// connection known to be gone.
     pub fn is_idle_and_open(&self) -> bool {
-        if !self.stream.buffer().is_empty() {
-            return false;
-        }
-        let mut byte = [0u8; 1];
-        match self.stream.get_ref().try_read(&mut byte) {
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-            // End of stream, or bytes nobody asked for.
-            Ok(_) => false,
-        }
+        self.stream.buffer().is_empty() && self.stream.get_ref().is_quiet_and_open()
     }
 
     /// Sends one command packet (sequence id 0).

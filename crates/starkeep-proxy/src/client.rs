@@ -1,4 +1,4 @@
-//! The client's side of a connection: its stream (plain or TLS), the proxy's greeting, and the
+//! The client's side of a connection: the proxy's greeting, the optional TLS upgrade, and the
 //! login checked against the account's stored hash at the TaurusDB source.
 //!
 //! opensrv-mysql was considered for this side and not taken: it decodes and re-encodes results
@@ -14,8 +14,6 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
@@ -23,62 +21,16 @@ use mysql_common::io::ParseBuf;
 use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
 use mysql_common::proto::{MyDeserialize, MySerialize};
 use starkeep_auth::throttle::ThrottleKey;
-use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
+use tokio::io::BufReader;
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 
 use crate::native::{self, Stage1};
 use crate::state::Shared;
+use crate::stream::Stream;
 use crate::wire;
 
-/// A client's connection, before or after TLS.
-pub enum ClientStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ClientStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ClientStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ClientStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ClientStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// The buffered client connection the session reads commands from and writes answers to.
-pub type ClientIo = BufReader<ClientStream>;
+pub type ClientIo = BufReader<Stream>;
 
 /// A logged-in client.
 pub struct LoggedIn {
@@ -122,7 +74,7 @@ pub async fn login(
     );
     let mut payload = Vec::new();
     hs.serialize(&mut payload);
-    let mut io = BufReader::new(ClientStream::Plain(tcp));
+    let mut io = BufReader::new(Stream::Plain(tcp));
     wire::write_packet(&mut io, &payload, 0).await?;
 
     let (mut seq, mut answer) = read(&mut io).await?;
@@ -131,11 +83,11 @@ pub async fn login(
         let Some(acceptor) = shared.tls() else {
             return Err(LoginError::Refused("TLS asked for, none offered".into()));
         };
-        let ClientStream::Plain(tcp) = io.into_inner() else {
+        let Stream::Plain(tcp) = io.into_inner() else {
             unreachable!("the stream is plain before the upgrade")
         };
         let tls = acceptor.accept(tcp).await?;
-        io = BufReader::new(ClientStream::Tls(Box::new(tls)));
+        io = BufReader::new(Stream::Tls(Box::new(tls.into())));
         (seq, answer) = read(&mut io).await?;
     }
     let response = HandshakeResponse::deserialize((), &mut ParseBuf(&answer))

@@ -20,6 +20,7 @@ pub mod native;
 pub mod relay;
 pub mod session;
 pub mod state;
+pub mod stream;
 pub mod wire;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use starkeep_routing::{Decision, SessionRouting, Step};
 use tokio::net::TcpListener;
 
+pub use backend::BackendTls;
 pub use state::{AdminTarget, NodeSpec, ProxyConfig, Shared, StartError};
 
 /// Accepts clients on `listener` until `shutdown` resolves, each in a task of its own; at most

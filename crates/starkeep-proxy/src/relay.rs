@@ -15,9 +15,9 @@ use std::io;
 
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 use crate::backend::BackendConn;
+use crate::stream::Stream;
 use crate::wire::{self, MAX_FRAME};
 
 /// Bytes gathered before they are written to the client.
@@ -49,7 +49,7 @@ pub enum RelayError {
 }
 
 struct Relay<'a, C> {
-    backend: &'a mut BufReader<TcpStream>,
+    backend: &'a mut BufReader<Stream>,
     client: &'a mut C,
     out: Vec<u8>,
     last_seq: u8,

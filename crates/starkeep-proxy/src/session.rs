@@ -195,7 +195,8 @@ impl Session {
         }
         let addr = self.shared.config.row_primary.clone();
         let timeout = self.shared.config.connect_timeout;
-        match backend::connect(&addr, &self.login(), timeout).await {
+        let tls = self.shared.config.row_tls.as_ref();
+        match backend::connect(&addr, tls, &self.login(), timeout).await {
             Ok(conn) => {
                 self.row = Some(conn);
                 Ok(true)
@@ -438,7 +439,11 @@ impl Session {
         };
         let addr = nodes.pick()?;
         let timeout = self.shared.config.connect_timeout;
-        match backend::connect(&addr, &self.login(), timeout).await {
+        let tls = match kind {
+            NodeKind::Column => self.shared.config.column_tls.as_ref(),
+            _ => self.shared.config.row_tls.as_ref(),
+        };
+        match backend::connect(&addr, tls, &self.login(), timeout).await {
             Ok(mut conn) => {
                 nodes.mark_up(&addr);
                 self.replay_state(&mut conn).await;

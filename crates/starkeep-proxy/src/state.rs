@@ -24,7 +24,7 @@ use starkeep_store::{InstanceNode, Store};
 use tokio_rustls::TlsAcceptor;
 use zeroize::Zeroizing;
 
-use crate::backend::{self, Greeting};
+use crate::backend::{self, BackendTls, Greeting};
 use crate::caps;
 use crate::native::{self, Stage1, StoredHash};
 
@@ -93,7 +93,12 @@ pub struct ProxyConfig {
     /// How long a node that failed is left alone before it is tried again.
     pub retry_down_after: Duration,
     pub failure_limit: FailureLimit,
+    /// TLS toward clients that ask for it.
     pub tls: Option<TlsAcceptor>,
+    /// TLS toward the row primary and row replicas, as the TaurusDB source's DSN says.
+    pub row_tls: Option<BackendTls>,
+    /// TLS toward the column nodes, as the instance's own DSN says.
+    pub column_tls: Option<BackendTls>,
 }
 
 /// Which kind of node.

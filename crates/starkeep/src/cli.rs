@@ -401,6 +401,8 @@ pub enum InstanceCommand {
         /// 3306 / 9030 by default). The admin must be able to create users and grant; this is
         /// checked before the instance is added. The password is not part of the DSN: it is read
         /// from stdin, or from the variable named by --password-env, and stored encrypted.
+        /// TLS parameters (used by `starkeep proxy` toward this server): `?require_ssl=true`,
+        /// `&ssl_ca=PATH` (default: the Mozilla roots), `&verify_ca=false` (no certificate check).
         #[arg(long)]
         dsn: Option<String>,
         /// Read the admin password from this environment variable instead of stdin.
@@ -414,7 +416,8 @@ pub enum InstanceCommand {
         timeout_secs: u64,
         /// Account sync: the TaurusDB source whose accounts this instance mirrors,
         /// `mysql://ADMIN@HOST:PORT`. Its password is read from stdin (after the admin password)
-        /// or from the variable named by --taurus-password-env, and stored encrypted.
+        /// or from the variable named by --taurus-password-env, and stored encrypted. TLS
+        /// parameters as for --dsn.
         #[arg(long)]
         taurus_dsn: Option<String>,
         /// Read the TaurusDB source password from this environment variable instead of stdin.
@@ -429,7 +432,8 @@ pub enum InstanceCommand {
         /// The instance id.
         #[arg(long)]
         instance: String,
-        /// `mysql://ADMIN@HOST:PORT`; the password from stdin or --taurus-password-env.
+        /// `mysql://ADMIN@HOST:PORT` (TLS parameters as for `instance add --dsn`); the password
+        /// from stdin or --taurus-password-env.
         #[arg(long)]
         taurus_dsn: String,
         #[arg(long)]

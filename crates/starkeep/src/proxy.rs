@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context as _};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_auth::SecretBox;
 use starkeep_engine::{EngineConfig, MysqlWireSettings};
-use starkeep_proxy::{AdminTarget, ProxyConfig, Shared};
+use starkeep_proxy::{AdminTarget, BackendTls, ProxyConfig, Shared};
 
 use crate::admin::find_instance;
 use crate::cli::ProxyArgs;
@@ -44,6 +44,17 @@ fn admin_target(settings: &MysqlWireSettings, secrets: &SecretBox) -> anyhow::Re
         user: settings.user.clone(),
         password,
     })
+}
+
+/// TLS toward a server, when its DSN asked for it (`require_ssl=true`, `ssl_ca`, `verify_ca`).
+fn backend_tls(settings: &MysqlWireSettings) -> anyhow::Result<Option<BackendTls>> {
+    let Some(tls) = &settings.tls else {
+        return Ok(None);
+    };
+    let ca = tls.ca.as_deref().map(std::path::Path::new);
+    BackendTls::new(&settings.host, ca, tls.verify)
+        .map(Some)
+        .map_err(|e| anyhow!("TLS toward {}: {e}", addr(settings)))
 }
 
 fn addr(settings: &MysqlWireSettings) -> String {
@@ -92,6 +103,8 @@ async fn shared(
         retry_down_after: tuning.retry_down_after,
         failure_limit: tuning.failure_limit,
         tls: tuning.tls,
+        row_tls: backend_tls(source)?,
+        column_tls: backend_tls(&settings)?,
     };
     Ok(Shared::start(proxy, ctx.store.clone()).await?)
 }

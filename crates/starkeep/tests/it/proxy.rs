@@ -778,3 +778,132 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
         mariadb(port, &app, APP_PW, &db, &slave_read).as_deref() == Ok("row")
     });
 }
+
+/// Makes a CA and a certificate it signs for 127.0.0.1 (with `openssl`) in `dir`; answers the
+/// paths of the CA's certificate, the server's certificate and the server's key.
+fn tls_files(dir: &Path) -> [String; 3] {
+    let path = |name: &str| dir.join(name).display().to_string();
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=starkeep test CA",
+            "-keyout",
+            &path("ca.key"),
+            "-out",
+            &path("ca.pem"),
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &path("server.key"),
+            "-out",
+            &path("server.csr"),
+        ],
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            &path("server.csr"),
+            "-CA",
+            &path("ca.pem"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &path("san.ext"),
+            "-out",
+            &path("server.pem"),
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    }
+    [path("ca.pem"), path("server.pem"), path("server.key")]
+}
+
+#[test]
+fn tls_toward_a_backend_as_its_dsn_says() {
+    let (_serial, mut w) = world();
+    // Sync stops running: the source is about to be a server that holds only this test's
+    // account, and the column store must keep its accounts.
+    w.served.child.kill().unwrap();
+    w.served.child.wait().unwrap();
+    let [ca, cert, key] = tls_files(w.dir.path());
+    let options = [format!("--ssl-cert={cert}"), format!("--ssl-key={key}")];
+    let row = OwnMariaDb::try_start_with(ADMIN, ADMIN_PW.1, &options).unwrap();
+    assert_eq!(row.root_value("SELECT @@have_ssl"), "YES");
+    let (app, db) = (w.app.clone(), w.db.clone());
+    load(|s| row.root_script(s), &db, "tls", false);
+    row.root_script(&format!(
+        "CREATE USER '{app}'@'%' IDENTIFIED BY '{APP_PW}' REQUIRE SSL;\n\
+         GRANT ALL ON `{db}`.* TO '{app}'@'%';\n"
+    ));
+    // The account logs in over TLS only.
+    let plain = Command::new(which(&["mariadb", "mysql"]).unwrap())
+        .args([
+            "--no-defaults",
+            "--skip-ssl",
+            "--protocol=TCP",
+            "-h127.0.0.1",
+        ])
+        .args([&format!("-P{}", row.port), &format!("-u{app}")])
+        .args([&format!("-p{APP_PW}"), "-e", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(!plain.status.success(), "a plain login worked");
+
+    // The row store is the TLS server, reached as each DSN says; a new proxy each time.
+    let read = "/*FORCE_ROW*/ SELECT m.store, s.VARIABLE_VALUE <> '' FROM marker m \
+                JOIN information_schema.SESSION_STATUS s WHERE s.VARIABLE_NAME = 'Ssl_cipher'";
+    let through_proxy_with = |params: &str| -> Result<String, String> {
+        let dsn = format!("mysql://{ADMIN}@127.0.0.1:{}{params}", row.port);
+        let (ok, _, err) = cli(
+            w.dir.path(),
+            &[
+                "instance",
+                "set-source",
+                "--instance",
+                &w.instance,
+                "--taurus-dsn",
+                &dsn,
+                "--taurus-password-env",
+                ADMIN_PW.0,
+            ],
+            &[ADMIN_PW],
+            None,
+        );
+        assert!(ok, "set-source {dsn}: {err}");
+        let proxy = Proxy::start(w.dir.path(), &w.instance, &[]);
+        mariadb(proxy.port, &app, APP_PW, &db, read)
+    };
+    // Verified against the DSN's CA: the statement is served over TLS.
+    let ca_param = format!("?require_ssl=true&ssl_ca={ca}");
+    assert_eq!(through_proxy_with(&ca_param).unwrap(), "tls\t1");
+    // Verified by default: against the Mozilla roots, the test CA is unknown.
+    let err = through_proxy_with("?require_ssl=true").unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+    // The explicit opt-out.
+    assert_eq!(
+        through_proxy_with("?require_ssl=true&verify_ca=false").unwrap(),
+        "tls\t1"
+    );
+    // Without TLS in the DSN, the account's REQUIRE SSL refuses the proxy's login.
+    let err = through_proxy_with("").unwrap_err();
+    assert!(err.contains("1045"), "{err}");
+}
