@@ -13,8 +13,8 @@
 //! weight only). With TLS the login sends the SSL request (the handshake response's first 32
 //! bytes, `CLIENT_SSL` set), starts rustls (ring) and logs in over it; a backend that does not
 //! offer TLS is refused, never used in plain text. The certificate is checked against the
-//! DSN's `ssl_ca` or, without one, the Mozilla root set (webpki-roots), and the DSN's host must
-//! be its name; `verify_ca=false` skips the check.
+//! DSN's `ssl_ca` or, without one, the Mozilla root set (webpki-roots), and must name the host
+//! connected to; `verify_ca=false` skips the check.
 //!
 //! Not here: relaying results ([`crate::relay`]), which backend serves what ([`crate::session`]).
 
@@ -45,24 +45,32 @@ use crate::native::{self, Stage1};
 use crate::stream::Stream;
 use crate::wire;
 
-/// How the proxy starts TLS toward the backends of one DSN.
+/// How the proxy starts TLS toward the backends of one DSN. The name a server's certificate
+/// must carry is the host of the address connected to (the DSN's host for the server it
+/// names, a node's own host for a node reached the same way).
 #[derive(Clone)]
 pub struct BackendTls {
     connector: TlsConnector,
-    /// The name the certificate must carry: the DSN's host.
-    name: ServerName<'static>,
 }
 
 impl std::fmt::Debug for BackendTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TLS to {:?}", self.name)
+        f.write_str("BackendTls")
     }
 }
 
+/// The host of `host:port` or `[v6]:port`, as a TLS server name.
+fn server_name(addr: &str) -> Result<ServerName<'static>, BackendError> {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_owned())
+        .map_err(|e| BackendError::Incompatible(format!("{host:?} is no TLS server name: {e}")))
+}
+
 impl BackendTls {
-    /// TLS toward `host`'s servers: verified against the CA in the PEM file `ca` (or the
-    /// Mozilla root set), or not verified at all when `verify` is false.
-    pub fn new(host: &str, ca: Option<&Path>, verify: bool) -> Result<Self, String> {
+    /// TLS verified against the CA in the PEM file `ca` (or the Mozilla root set), or not
+    /// verified at all when `verify` is false.
+    pub fn new(ca: Option<&Path>, verify: bool) -> Result<Self, String> {
         let provider = Arc::new(crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -89,11 +97,8 @@ impl BackendTls {
                 .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
         }
         .with_no_client_auth();
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| format!("{host:?} is no TLS server name: {e}"))?;
         Ok(Self {
             connector: TlsConnector::from(Arc::new(config)),
-            name,
         })
     }
 }
@@ -251,6 +256,10 @@ pub async fn connect(
     timeout: Duration,
 ) -> Result<BackendConn, BackendError> {
     let stream = open(addr, timeout).await?;
+    let tls = match tls {
+        Some(tls) => Some((tls, server_name(addr)?)),
+        None => None,
+    };
     tokio::time::timeout(timeout, handshake(stream, tls, login))
         .await
         .map_err(|_| BackendError::Down(format!("no login at {addr} within {timeout:?}")))?
@@ -265,7 +274,7 @@ pub async fn connect(
 /// given) and the flags it was made with.
 async fn handshake(
     mut plain: BufReader<Stream>,
-    tls: Option<&BackendTls>,
+    tls: Option<(&BackendTls, ServerName<'static>)>,
     login: &Login<'_>,
 ) -> Result<(BufReader<Stream>, CapabilityFlags), BackendError> {
     let (greeting, nonce, seq) = read_greeting(&mut plain).await?;
@@ -280,7 +289,7 @@ async fn handshake(
     let mut seq = seq.wrapping_add(1);
     let mut conn = match tls {
         None => plain,
-        Some(tls) => {
+        Some((tls, name)) => {
             if !greeting.capabilities.contains(CapabilityFlags::CLIENT_SSL) {
                 return Err(BackendError::Incompatible(
                     "the backend offers no TLS, which its DSN requires".into(),
@@ -297,7 +306,7 @@ async fn handshake(
             };
             let upgraded = tls
                 .connector
-                .connect(tls.name.clone(), tcp)
+                .connect(name, tcp)
                 .await
                 .map_err(|e| BackendError::Down(format!("TLS toward the backend: {e}")))?;
             buffered(Stream::Tls(Box::new(upgraded.into())))
@@ -467,4 +476,25 @@ pub struct QueryAnswer {
     pub rows: Vec<Vec<Option<Vec<u8>>>>,
     /// The server's error, if it refused the statement.
     pub error: Option<(u16, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_certificate_name_is_the_host_connected_to() {
+        assert_eq!(
+            server_name("db.example:3306").unwrap(),
+            ServerName::try_from("db.example").unwrap()
+        );
+        assert_eq!(
+            server_name("127.0.0.1:3306").unwrap(),
+            ServerName::try_from("127.0.0.1").unwrap()
+        );
+        assert_eq!(
+            server_name("[::1]:3306").unwrap(),
+            ServerName::try_from("::1").unwrap()
+        );
+    }
 }

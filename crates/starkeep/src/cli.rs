@@ -186,8 +186,9 @@ pub struct ProxyArgs {
     /// Most statements whose cost decision is kept.
     #[arg(long, default_value_t = 10_000)]
     pub decision_cache_capacity: usize,
-    /// How often the store (sync switch, mirrored accounts, changed hashes) and the column
-    /// store's table list are read again, in seconds.
+    /// How often the store (sync switch, mirrored accounts, changed hashes, row replicas and
+    /// column nodes; skipped while nothing committed to it) and the column store's table list
+    /// are read again, in seconds.
     #[arg(long, default_value_t = 5)]
     pub refresh_secs: u64,
     /// Longest wait for a backend connection and login, in seconds.

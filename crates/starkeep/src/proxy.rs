@@ -52,7 +52,7 @@ fn backend_tls(settings: &MysqlWireSettings) -> anyhow::Result<Option<BackendTls
         return Ok(None);
     };
     let ca = tls.ca.as_deref().map(std::path::Path::new);
-    BackendTls::new(&settings.host, ca, tls.verify)
+    BackendTls::new(ca, tls.verify)
         .map(Some)
         .map_err(|e| anyhow!("TLS toward {}: {e}", addr(settings)))
 }
