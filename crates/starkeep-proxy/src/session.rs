@@ -423,20 +423,21 @@ impl Session {
     /// A usable connection to a node of `kind` (kept, or opened with the session's state);
     /// `None` if there is none.
     async fn ensure_node(&mut self, kind: NodeKind) -> Option<String> {
+        let nodes = match kind {
+            NodeKind::Column => &self.shared.columns,
+            _ => &self.shared.row_replicas,
+        };
         let kept = match kind {
             NodeKind::Column => &mut self.column,
             _ => &mut self.replica,
         };
         if let Some((addr, conn)) = kept {
-            if conn.is_idle_and_open() {
+            // A node removed from the instance since is left, even by sessions that use it.
+            if conn.is_idle_and_open() && nodes.contains(addr) {
                 return Some(addr.clone());
             }
             *kept = None;
         }
-        let nodes = match kind {
-            NodeKind::Column => &self.shared.columns,
-            _ => &self.shared.row_replicas,
-        };
         let addr = nodes.pick()?;
         let timeout = self.shared.config.connect_timeout;
         let tls = match kind {

@@ -218,6 +218,12 @@ impl NodeSet {
         self.set_down_until(addr, None);
     }
 
+    /// Whether `addr` is one of the nodes (whichever its health).
+    pub fn contains(&self, addr: &str) -> bool {
+        let nodes = self.nodes.lock().expect("node lock");
+        nodes.iter().any(|n| n.spec.addr == addr)
+    }
+
     /// The first node's address (whichever its health).
     pub fn first_addr(&self) -> Option<String> {
         let nodes = self.nodes.lock().expect("node lock");
@@ -617,6 +623,7 @@ mod tests {
         assert_eq!(nodes.specs(), vec![spec("a:1", 5), spec("c:1", 1)]);
         // a stays down, b is gone, c is new and up.
         assert!((0..100).all(|_| nodes.pick().as_deref() == Some("c:1")));
+        assert!(nodes.contains("a:1") && !nodes.contains("b:1"));
         nodes.replace(Vec::new());
         assert_eq!(nodes.pick(), None);
     }

@@ -193,6 +193,12 @@ fn sync_action(w: &World, action: &str) {
     assert!(code < 300, "{action}: {code} {body}");
 }
 
+/// Stops `serve`, and with it sync's runs; the switch stays on in the store.
+fn stop_sync_runs(w: &mut World) {
+    w.served.child.kill().unwrap();
+    w.served.child.wait().unwrap();
+}
+
 /// One test of this file at a time: each mirrors every account of the shared source.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -716,8 +722,7 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
     );
 
     // Sync stops running (its switch stays on), so nothing but this test writes ownership.
-    w.served.child.kill().unwrap();
-    w.served.child.wait().unwrap();
+    stop_sync_runs(&mut w);
     // An account sync is only about to create at the column store: its ownership row is
     // pending, and it does not exist there.
     let third = format!("{}_third", w._leftovers.prefix);
@@ -772,11 +777,44 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
     assert!(lines.contains("rule=not_mirrored"), "{lines}");
     assert!(!lines.contains("backend refused the session"), "{lines}");
 
-    // Removed while running: the row primary again.
+    // A session that uses a replica leaves it once it is removed while the proxy runs.
+    let url = format!("mysql://{app}:{APP_PW}@127.0.0.1:{port}/{db}?prefer_socket=false");
+    let mut session = rt
+        .block_on(mysql_async::Conn::new(
+            mysql_async::Opts::from_url(&url).unwrap(),
+        ))
+        .unwrap();
+    let mut slave_read_in_session =
+        || -> Vec<String> { rt.block_on(session.query(slave_read.as_str())).unwrap() };
+    assert_eq!(slave_read_in_session(), ["column"]);
+    let (ok, _, err) = cli(
+        w.dir.path(),
+        &[
+            "instance",
+            "node",
+            "set",
+            "--instance",
+            &w.instance,
+            "--kind",
+            "row-replica",
+            "--addr",
+            "127.0.0.1:3306",
+        ],
+        &[],
+        None,
+    );
+    assert!(ok, "{err}");
     node("remove", &[]);
-    eventually("the running proxy drops the removed replica", || {
-        mariadb(port, &app, APP_PW, &db, &slave_read).as_deref() == Ok("row")
-    });
+    let only_the_source = r#"replicas=[NodeSpec { addr: "127.0.0.1:3306", weight: 1 }]"#;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !proxy.logs().iter().any(|l| l.contains(only_the_source)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running proxy never read the replicas again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(slave_read_in_session(), ["row"]);
 }
 
 /// Makes a CA and a certificate it signs for 127.0.0.1 (with `openssl`) in `dir`; answers the
@@ -842,8 +880,7 @@ fn tls_toward_a_backend_as_its_dsn_says() {
     let (_serial, mut w) = world();
     // Sync stops running: the source is about to be a server that holds only this test's
     // account, and the column store must keep its accounts.
-    w.served.child.kill().unwrap();
-    w.served.child.wait().unwrap();
+    stop_sync_runs(&mut w);
     let [ca, cert, key] = tls_files(w.dir.path());
     let options = [format!("--ssl-cert={cert}"), format!("--ssl-key={key}")];
     let row = OwnMariaDb::try_start_with(ADMIN, ADMIN_PW.1, &options).unwrap();
