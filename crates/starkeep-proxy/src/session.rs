@@ -25,7 +25,8 @@ use std::sync::Arc;
 
 use mysql_common::constants::StatusFlags;
 use starkeep_routing::{
-    explain_statement, Analysis, Decision, Facts, Route, SessionEffect, SessionRouting, Step,
+    explain_statement, Analysis, Decision, Facts, Route, RowReason, Rule, SessionEffect,
+    SessionRouting, Step,
 };
 use tokio::net::TcpStream;
 
@@ -138,9 +139,13 @@ impl Session {
                     self.on_row(&payload, Shape::Nothing).await?;
                 }
                 command::STMT_PREPARE => {
+                    let sql = String::from_utf8_lossy(&payload[1..]);
+                    let analysis = self.shared.router.analyze(&sql);
+                    record(&prepared_statement(), &analysis.fingerprint);
                     self.on_row(&payload, Shape::Prepare).await?;
                 }
                 command::STMT_EXECUTE => {
+                    record(&prepared_statement(), "COM_STMT_EXECUTE");
                     self.on_row(&payload, Shape::Results).await?;
                 }
                 command::STMT_FETCH | command::FIELD_LIST => {
@@ -292,15 +297,7 @@ impl Session {
                 }
             }
         };
-        m::statement(&decision);
-        tracing::debug!(
-            target: "starkeep_proxy::route",
-            route = decision.route.as_str(),
-            rule = %decision.rule,
-            estimate = ?decision.estimate,
-            statement = %analysis.fingerprint,
-            "routed"
-        );
+        record(&decision, &analysis.fingerprint);
         if done.is_some_and(|r| !r.failed) && analysis.session != SessionEffect::None {
             self.routing.observe(&analysis);
             self.follow_on_others(&analysis.session).await;
@@ -525,6 +522,28 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+/// Counts a statement by route and rule and writes its debug line.
+fn record(decision: &Decision, statement: &str) {
+    m::statement(decision);
+    tracing::debug!(
+        target: "starkeep_proxy::route",
+        route = decision.route.as_str(),
+        rule = %decision.rule,
+        estimate = ?decision.estimate,
+        statement = %statement,
+        "routed"
+    );
+}
+
+/// Where the binary protocol's prepared statements go: the row primary, always (rule 1).
+fn prepared_statement() -> Decision {
+    Decision {
+        route: Route::RowPrimary,
+        rule: Rule::Pinned(RowReason::PreparedStatement),
+        estimate: None,
     }
 }
 

@@ -472,8 +472,15 @@ fn the_proxy_routes_each_statement_by_the_rules() {
         logs.contains(r#"route="row_primary" rule=not_mirrored"#),
         "{logs}"
     );
+    assert!(
+        logs.contains(
+            r#"route="row_primary" rule=pinned_prepared_statement estimate=None statement=COM_STMT_EXECUTE"#
+        ),
+        "{logs}"
+    );
     let metrics = proxy.metrics();
     for line in [
+        r#"starkeep_proxy_statements_total{route="row_primary",rule="pinned_prepared_statement"}"#,
         r#"starkeep_proxy_statements_total{route="column",rule="cost_above"}"#,
         r#"starkeep_proxy_statements_total{route="row_primary",rule="hint_force_row"}"#,
         r#"starkeep_proxy_logins_total{outcome="ok"}"#,
