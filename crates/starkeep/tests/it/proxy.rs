@@ -750,8 +750,8 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
 
     // A row replica added while the proxy runs (the column server stands in for one: its
     // marker tells it apart) is used without a restart.
-    let node = |action: &str, extra: &[&str]| {
-        let addr = format!("127.0.0.1:{}", w.column.port);
+    let column_addr = format!("127.0.0.1:{}", w.column.port);
+    let node = |action: &str, addr: &str, extra: &[&str]| {
         let mut args = vec![
             "instance",
             "node",
@@ -761,13 +761,13 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
             "--kind",
             "row-replica",
             "--addr",
-            &addr,
+            addr,
         ];
         args.extend_from_slice(extra);
         let (ok, _, err) = cli(w.dir.path(), &args, &[], None);
         assert!(ok, "node {action}: {err}");
     };
-    node("set", &["--weight", "1"]);
+    node("set", &column_addr, &["--weight", "1"]);
     eventually("the running proxy uses the new replica", || {
         mariadb(port, &app, APP_PW, &db, &slave_read).as_deref() == Ok("column")
     });
@@ -794,24 +794,8 @@ fn nodes_changed_while_running_and_an_account_sync_has_not_created_yet() {
     let mut slave_read_in_session =
         || -> Vec<String> { rt.block_on(session.query(slave_read.as_str())).unwrap() };
     assert_eq!(slave_read_in_session(), ["column"]);
-    let (ok, _, err) = cli(
-        w.dir.path(),
-        &[
-            "instance",
-            "node",
-            "set",
-            "--instance",
-            &w.instance,
-            "--kind",
-            "row-replica",
-            "--addr",
-            "127.0.0.1:3306",
-        ],
-        &[],
-        None,
-    );
-    assert!(ok, "{err}");
-    node("remove", &[]);
+    node("set", "127.0.0.1:3306", &[]);
+    node("remove", &column_addr, &[]);
     let only_the_source = r#"replicas=[NodeSpec { addr: "127.0.0.1:3306", weight: 1 }]"#;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !proxy.logs().iter().any(|l| l.contains(only_the_source)) {
