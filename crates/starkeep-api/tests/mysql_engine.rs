@@ -789,6 +789,7 @@ async fn a_silent_backend_answers_a_clear_500_in_bounded_time() {
         pool_max: None,
         timeout_ms: Some(1_000),
         source: None,
+        tls: None,
     };
     let record = fx
         .store

@@ -9,6 +9,7 @@
 //! - [`sdk_signature`]: checking requests signed with an access key (`SDK-HMAC-SHA256`).
 //! - [`secretbox`]: AES-GCM encryption at rest for secrets starkeep must read back.
 //! - [`keyfile`]: secret keys kept in files of the data dir, made on first use.
+//! - [`throttle`]: slowing down callers that keep failing to authenticate (HTTP and MySQL).
 //!
 //! HTTP concerns (headers, status codes) live in `starkeep-api`.
 
@@ -19,6 +20,7 @@ pub mod password;
 mod role;
 pub mod sdk_signature;
 pub mod secretbox;
+pub mod throttle;
 pub mod token;
 
 pub use access_key::{AccessKeyError, AccessKeys, KeyHolder, NewKeyPair};

@@ -14,12 +14,9 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _};
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -32,6 +29,8 @@ use starkeep_engine::mysql_wire::dialect::{Dialect as _, Scope};
 use starkeep_engine::mysql_wire::mapping::{GrantSet, PrivilegeMap};
 use starkeep_engine::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
 use tokio::net::TcpListener;
+
+use crate::helper::Helper;
 
 /// What the floor server prints first on stdout, followed by its address.
 const LISTENING: &str = "floor listening on ";
@@ -166,7 +165,8 @@ fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 
 /// A floor server of this run, killed when dropped.
 pub struct Floor {
-    child: Child,
+    /// Held so that the process lives as long as this value.
+    _process: Helper,
     pub addr: SocketAddr,
 }
 
@@ -177,46 +177,15 @@ pub const MYSQL_URL_ENV: &str = "STARKEEP_BENCH_FLOOR_MYSQL";
 impl Floor {
     /// Starts this program's `floor-server` on `mysql_url` and waits for its address.
     pub fn start(mysql_url: &str, database: &str) -> anyhow::Result<Self> {
-        let mut child = Command::new(this_program()?)
-            .args(["floor-server", "--database", database])
-            .env(MYSQL_URL_ENV, mysql_url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("starting the floor server")?;
-        let stdout = child.stdout.take().context("the floor server's stdout")?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        match first.trim().strip_prefix(LISTENING).map(str::parse) {
-            Some(Ok(addr)) => Ok(Self { child, addr }),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the floor server did not start: {first:?}")
-            }
-        }
-    }
-}
-
-/// This program's binary. A run rebuilds it in place when the source changed
-/// ([`crate::server::locate_binary`]); then the running file is gone and the path it was
-/// started as names the new one.
-fn this_program() -> anyhow::Result<std::path::PathBuf> {
-    let exe = std::env::current_exe()?;
-    if exe.is_file() {
-        return Ok(exe);
-    }
-    std::env::args_os()
-        .next()
-        .map(std::path::PathBuf::from)
-        .context("this program's path")
-}
-
-impl Drop for Floor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let process = Helper::start(
+            &["floor-server", "--database", database],
+            &[(MYSQL_URL_ENV, mysql_url)],
+            LISTENING,
+        )?;
+        Ok(Self {
+            addr: process.addr,
+            _process: process,
+        })
     }
 }
 

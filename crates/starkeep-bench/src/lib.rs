@@ -8,6 +8,8 @@
 //!
 //! - [`server`]: the real binary, started and read like a person would;
 //! - [`floor`]: scenario 2's floor, a bare HTTP front for MariaDB in a process of its own;
+//! - [`relay`]: scenario 7's floor, a byte-copying TCP relay in a process of its own;
+//! - [`helper`]: starting such a floor from this program's own binary;
 //! - [`http`], [`load`]: a lean keep-alive client and a closed-loop load generator;
 //! - [`seed`]: embedded instances with many accounts, through the store;
 //! - [`mariadb`]: MariaDB servers of the bench's own (scenarios 3 and 4);
@@ -17,12 +19,14 @@
 
 pub mod chart;
 pub mod floor;
+pub mod helper;
 pub mod http;
 pub mod load;
 pub mod mariadb;
 pub mod micro;
 pub mod proc;
 pub mod progress;
+pub mod relay;
 pub mod report;
 pub mod scenarios;
 pub mod seed;

@@ -4,6 +4,7 @@
 //! All connections are opened before the clock starts, then a short warm-up runs unrecorded.
 //! Requests per second count only the calls that completed inside the measured window.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -104,14 +105,64 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
     for _ in 0..spec.concurrency {
         conns.push(Conn::connect(spec.addr).await?);
     }
-    let barrier = Arc::new(Barrier::new(spec.concurrency + 1));
-    let mut workers = Vec::with_capacity(spec.concurrency);
-    for conn in conns {
-        let barrier = barrier.clone();
+    let spec = Arc::new(spec.clone());
+    let (warmup, duration) = (spec.warmup, spec.duration);
+    closed_loop(conns, warmup, duration, move |mut conn| {
         let spec = spec.clone();
+        async move {
+            match conn.send(&spec.call).await {
+                Ok((status, _)) => Ok((conn, status == spec.expect)),
+                // The connection is gone: count the error and open another.
+                Err(_) => Ok((Conn::connect(spec.addr).await?, false)),
+            }
+        }
+    })
+    .await
+}
+
+/// Runs `op` over and over on each of `clients` at once, each client one call after another,
+/// for `window` after an unrecorded `warmup`; all start together. `op` takes a client and gives
+/// it back with whether the call succeeded; an `Err` ends the run. Only calls that began and
+/// ended inside the window count.
+pub async fn closed_loop<C, F, Fut>(
+    clients: Vec<C>,
+    warmup: Duration,
+    window: Duration,
+    op: F,
+) -> anyhow::Result<LoadResult>
+where
+    C: Send + 'static,
+    F: Fn(C) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<(C, bool)>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let barrier = Arc::new(Barrier::new(clients.len() + 1));
+    let mut workers = Vec::with_capacity(clients.len());
+    for mut client in clients {
+        let (barrier, op) = (barrier.clone(), op.clone());
         workers.push(tokio::spawn(async move {
             barrier.wait().await;
-            worker(conn, &spec).await
+            let measure_from = Instant::now() + warmup;
+            let measure_until = measure_from + window;
+            let mut out = LoadResult::empty();
+            loop {
+                let sent = Instant::now();
+                if sent >= measure_until {
+                    break;
+                }
+                let (back, ok) = op(client).await?;
+                client = back;
+                let done = Instant::now();
+                if sent >= measure_from && done <= measure_until {
+                    out.requests += 1;
+                    if !ok {
+                        out.errors += 1;
+                    }
+                    let us = (done - sent).as_micros().clamp(1, 60_000_000) as u64;
+                    out.latency_us.record(us).expect("latency within bounds");
+                }
+            }
+            Ok::<_, anyhow::Error>(out)
         }));
     }
     barrier.wait().await;
@@ -119,39 +170,8 @@ pub async fn run(spec: &LoadSpec) -> anyhow::Result<LoadResult> {
     for w in workers {
         total.merge(&w.await??);
     }
-    total.window = spec.duration;
+    total.window = window;
     Ok(total)
-}
-
-async fn worker(mut conn: Conn, spec: &LoadSpec) -> anyhow::Result<LoadResult> {
-    let started = Instant::now();
-    let measure_from = started + spec.warmup;
-    let measure_until = measure_from + spec.duration;
-    let mut out = LoadResult::empty();
-    loop {
-        let sent = Instant::now();
-        if sent >= measure_until {
-            break;
-        }
-        let ok = match conn.send(&spec.call).await {
-            Ok((status, _)) => status == spec.expect,
-            Err(_) => {
-                // The connection is gone: count the error and open another.
-                conn = Conn::connect(spec.addr).await?;
-                false
-            }
-        };
-        let done = Instant::now();
-        if sent >= measure_from && done <= measure_until {
-            out.requests += 1;
-            if !ok {
-                out.errors += 1;
-            }
-            let us = (done - sent).as_micros().clamp(1, 60_000_000) as u64;
-            out.latency_us.record(us).expect("latency within bounds");
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

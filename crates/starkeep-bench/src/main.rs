@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use starkeep_bench::scenarios::{self, Settings};
 use starkeep_bench::soak::{self, SoakSpec};
-use starkeep_bench::{chart, floor, mariadb, server};
+use starkeep_bench::{chart, floor, mariadb, relay, server};
 
 /// starkeep's benchmarks: every figure next to its reference from the same run.
 #[derive(Debug, Parser)]
@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the six scenarios, each next to its reference, check the targets, and write
+    /// Run the seven scenarios, each next to its reference, check the targets, and write
     /// latest.json, latest.md and latest.png.
     #[command(
         after_help = "Exit status: 0 when every target is met; 1 when one is not met, \
@@ -43,7 +43,7 @@ enum Command {
         /// Only these scenarios (`--only 1,2`), for working on one; the results go to
         /// `partial.{json,md,png}`, leaving `latest.*` to whole runs. Scenario 5 reads its
         /// figure during scenario 1, so it brings 1 along.
-        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
         only: Vec<u8>,
     },
     /// Mixed account traffic against an embedded starkeep for a bounded time: counts errors
@@ -68,6 +68,14 @@ enum Command {
         /// The database the accounts are granted on.
         #[arg(long)]
         database: String,
+    },
+    /// Scenario 7's floor: a TCP relay to the MariaDB that only copies bytes, which `all`
+    /// starts as a process of its own (not for use by hand).
+    #[command(hide = true)]
+    Relay {
+        /// The server to relay to.
+        #[arg(long)]
+        upstream: std::net::SocketAddr,
     },
 }
 
@@ -186,6 +194,7 @@ fn main() -> anyhow::Result<ExitCode> {
             mysql_url,
             database,
         } => runtime.block_on(floor::serve(&mysql_url, &database))?,
+        Command::Relay { upstream } => runtime.block_on(relay::serve(upstream))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,7 @@ pub use error::EngineError;
 pub use instances::{Instances, MirrorPair};
 pub use mirror::{AccountMirror, MirrorAccount, MirrorRead, MirrorSide, NATIVE_PLUGIN};
 pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
-pub use mysql_wire::{MysqlWireEngine, MysqlWireSettings};
+pub use mysql_wire::{MysqlWireEngine, MysqlWireSettings, WireTls};
 
 /// The operations of the account API, as one engine carries them out on one instance.
 #[async_trait]

@@ -49,6 +49,21 @@ impl Store {
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
+    /// Names sync has created at the instance's target (not those it is only about to create:
+    /// a pending name may not exist there yet, or may be someone else's).
+    pub async fn mirrored_accounts(
+        &self,
+        instance: &InstanceId,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sync_ownership WHERE instance_id = $1 AND state = 'owned'",
+        )
+        .bind(instance.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
     /// Records that sync is about to create `name` (before the CREATE) or has created it.
     pub async fn mark_owned(
         &self,

@@ -373,6 +373,14 @@ async fn sync_ownership_leases_and_runs(store: Store) {
         .into_iter()
         .collect();
     assert_eq!(owned, ["app", "bi"]);
+    // Mirrored: created, not only about to be.
+    let mirrored: Vec<_> = store
+        .mirrored_accounts(&inst.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(mirrored, ["app"]);
     store.forget_owned(&inst.id, "bi").await.unwrap();
     assert_eq!(store.owned_accounts(&inst.id).await.unwrap().len(), 1);
 

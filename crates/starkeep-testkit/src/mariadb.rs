@@ -107,6 +107,8 @@ pub struct OwnMariaDb {
     pub socket: String,
     data: PathBuf,
     admin: String,
+    /// More `mariadbd` options (e.g. `--ssl-cert=...`), given at every start.
+    options: Vec<String>,
     dir: tempfile::TempDir,
 }
 
@@ -122,6 +124,16 @@ impl OwnMariaDb {
     /// It blocks while the server starts (seconds): from async code, call it on a blocking
     /// thread.
     pub fn try_start(admin: &str, admin_password: &str) -> Result<Self, String> {
+        Self::try_start_with(admin, admin_password, &[])
+    }
+
+    /// [`Self::try_start`] with more `mariadbd` options (e.g. TLS: `--ssl-cert=PATH`,
+    /// `--ssl-key=PATH`).
+    pub fn try_start_with(
+        admin: &str,
+        admin_password: &str,
+        options: &[String],
+    ) -> Result<Self, String> {
         let dir = tempfile::Builder::new()
             .prefix("starkeep-mariadb-")
             .tempdir()
@@ -139,6 +151,7 @@ impl OwnMariaDb {
             socket,
             data,
             admin: admin.to_owned(),
+            options: options.to_vec(),
             dir,
         };
         server.try_launch()?;
@@ -187,6 +200,7 @@ impl OwnMariaDb {
             ))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--user={}", os_user()))
+            .args(&self.options)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -11,7 +11,7 @@ use starkeep_auth::{password, AccessKeyError, AccessKeys, Role};
 use starkeep_domain::ProjectId;
 use starkeep_engine::mysql_wire::{connect_source, set_source, AddSqlInstance};
 use starkeep_engine::{EmbeddedEngine, EngineConfig, EngineKind};
-use starkeep_store::{AuditFilter, Project, Store, StoreError};
+use starkeep_store::{AuditFilter, InstanceNode, InstanceRecord, Project, Store, StoreError};
 use starkeep_sync::{RunReport, SyncStatus};
 use zeroize::Zeroizing;
 
@@ -337,19 +337,12 @@ pub async fn instance_set_source(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let ctx = Context::open(config).await?;
-    let record = ctx
-        .store
-        .list_instances(None)
-        .await?
-        .into_iter()
-        .find(|r| r.id.as_str() == instance)
-        .ok_or_else(|| anyhow!("no instance {instance:?} (see `starkeep instance list`)"))?;
-    if !matches!(
-        EngineConfig::of(&record),
-        Ok(EngineConfig::MysqlWire { .. })
-    ) {
-        bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source");
-    }
+    let record = find_wire_instance(
+        &ctx.store,
+        instance,
+        "can sync accounts from a TaurusDB source",
+    )
+    .await?;
     let password = read_secret(password_env)?;
     let secrets = ctx.secret_box().await?;
     let source = connect_source(taurus_dsn, &password, timeout, &secrets)
@@ -439,6 +432,87 @@ pub async fn sync_status(
             for entry in entries {
                 println!("  {what} {}: {}", entry.name, entry.reason);
             }
+        }
+    }
+    Ok(())
+}
+
+/// The instance `id`, of any project.
+pub async fn find_instance(store: &Store, id: &str) -> anyhow::Result<InstanceRecord> {
+    store
+        .list_instances(None)
+        .await?
+        .into_iter()
+        .find(|r| r.id.as_str() == id)
+        .ok_or_else(|| anyhow!("no instance {id:?} (see `starkeep instance list`)"))
+}
+
+/// The instance `id`, which must be a mysql or starrocks one (only those `can` do what the
+/// caller is about to).
+async fn find_wire_instance(store: &Store, id: &str, can: &str) -> anyhow::Result<InstanceRecord> {
+    let record = find_instance(store, id).await?;
+    if !matches!(
+        EngineConfig::of(&record),
+        Ok(EngineConfig::MysqlWire { .. })
+    ) {
+        bail!("only mysql and starrocks instances {can}");
+    }
+    Ok(record)
+}
+
+/// `instance node set`: adds a proxy backend to a SQL instance, or sets its weight.
+pub async fn instance_node_set(
+    config: &StoreConfig,
+    instance: &str,
+    node: InstanceNode,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_wire_instance(&ctx.store, instance, "have backends for the proxy").await?;
+    if node.weight == 0 {
+        bail!("--weight must be at least 1 (remove the node instead)");
+    }
+    ctx.store.set_instance_node(&record.id, &node).await?;
+    Ok(())
+}
+
+/// `instance node remove`.
+pub async fn instance_node_remove(
+    config: &StoreConfig,
+    instance: &str,
+    kind: &str,
+    addr: &str,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_instance(&ctx.store, instance).await?;
+    if !ctx
+        .store
+        .remove_instance_node(&record.id, kind, addr)
+        .await?
+    {
+        bail!("instance {} has no {kind} node {addr}", record.id);
+    }
+    Ok(())
+}
+
+/// `instance node list`.
+pub async fn instance_node_list(
+    config: &StoreConfig,
+    instance: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let ctx = Context::open(config).await?;
+    let record = find_instance(&ctx.store, instance).await?;
+    let nodes = ctx.store.instance_nodes(&record.id).await?;
+    if json {
+        let rows: Vec<_> = nodes
+            .iter()
+            .map(|n| json!({"kind": n.kind, "addr": n.addr, "weight": n.weight}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<12} {:<40} WEIGHT", "KIND", "ADDR");
+        for n in nodes {
+            println!("{:<12} {:<40} {}", n.kind, n.addr, n.weight);
         }
     }
     Ok(())

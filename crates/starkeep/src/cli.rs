@@ -12,7 +12,7 @@ use starkeep_store::SqliteSync;
 
 use crate::context::StoreConfig;
 use crate::logging::LogFormat;
-use crate::{admin, serve};
+use crate::{admin, proxy, serve};
 
 /// starkeep manages the database accounts of TaurusDB + StarRocks HTAP deployments through the
 /// cloud's "StarRocks database accounts" API.
@@ -114,6 +114,100 @@ pub enum Command {
     /// Account sync.
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Serve one instance over the MySQL protocol, sending each statement to the row store
+    /// (its TaurusDB source) or the column store (its StarRocks): writes, transactions and
+    /// small reads to the row store, large reads to the column store. Clients log in with
+    /// their TaurusDB account. `starkeep proxy explain` shows where a statement would go.
+    Proxy(ProxyCli),
+}
+
+#[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
+pub struct ProxyCli {
+    #[command(flatten)]
+    pub run: ProxyArgs,
+    #[command(subcommand)]
+    pub command: Option<ProxyCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Print where a statement would go (route), why (rule) and the row store's estimate of
+    /// rows read when cost decided, for a mirrored account in a new session. Runs `EXPLAIN`
+    /// at the TaurusDB source as its admin when cost decides; runs nothing else.
+    Explain {
+        /// The instance id.
+        #[arg(long)]
+        instance: String,
+        /// The session's current database (as `USE` or the client's connect option sets it).
+        #[arg(long)]
+        database: Option<String>,
+        /// Estimated rows read above which a read goes to the column store.
+        #[arg(long, default_value_t = 50_000.0)]
+        column_threshold: f64,
+        #[arg(long)]
+        json: bool,
+        /// The statement, as a client would send it (hints included).
+        sql: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The instance to serve (id): a mysql or starrocks instance with a TaurusDB source
+    /// (`instance add --taurus-dsn` or `instance set-source`).
+    #[arg(long, env = "STARKEEP_PROXY_INSTANCE", required = true)]
+    pub instance: Option<String>,
+    /// Address to listen on for MySQL clients.
+    #[arg(long, env = "STARKEEP_PROXY_LISTEN", default_value = "127.0.0.1:3307")]
+    pub listen: SocketAddr,
+    /// Offer TLS to clients: a PEM certificate chain (with --tls-key), as `serve` takes it.
+    #[arg(long, env = "STARKEEP_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "STARKEEP_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (connections, statements by route and
+    /// rule, backend errors, fallbacks, decision-cache hits). Unset: no metrics endpoint.
+    #[arg(long, env = "STARKEEP_PROXY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Estimated rows read (from the row store's EXPLAIN) above which a read goes to the
+    /// column store; at or below it, to the row store. PolarDB's default.
+    #[arg(
+        long,
+        env = "STARKEEP_PROXY_COLUMN_THRESHOLD",
+        default_value_t = 50_000.0
+    )]
+    pub column_threshold: f64,
+    /// Seconds a cost decision is reused for the same statement (literals aside) in the same
+    /// database, so a repeated query pays no EXPLAIN.
+    #[arg(long, default_value_t = 30)]
+    pub decision_ttl_secs: u64,
+    /// Most statements whose cost decision is kept.
+    #[arg(long, default_value_t = 10_000)]
+    pub decision_cache_capacity: usize,
+    /// How often the store (sync switch, mirrored accounts, changed hashes, row replicas and
+    /// column nodes; skipped while nothing committed to it) and the column store's table list
+    /// are read again, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub refresh_secs: u64,
+    /// Longest wait for a backend connection and login, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub connect_timeout_secs: u64,
+    /// Seconds a column node or row replica that failed is left alone before it is tried
+    /// again (its reads go to the row store meanwhile).
+    #[arg(long, default_value_t = 10)]
+    pub retry_down_secs: u64,
+    /// Most client connections at once; more are closed on arrival.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Failed logins in a row from one address before it is refused (error 1129) for a
+    /// while; 0 turns this off.
+    #[arg(long, default_value_t = 20)]
+    pub auth_failure_burst: u32,
+    /// Seconds after which one failed login is forgiven.
+    #[arg(long, default_value_t = 3)]
+    pub auth_failure_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +402,8 @@ pub enum InstanceCommand {
         /// 3306 / 9030 by default). The admin must be able to create users and grant; this is
         /// checked before the instance is added. The password is not part of the DSN: it is read
         /// from stdin, or from the variable named by --password-env, and stored encrypted.
+        /// TLS parameters (used by `starkeep proxy` toward this server): `?require_ssl=true`,
+        /// `&ssl_ca=PATH` (default: the Mozilla roots), `&verify_ca=false` (no certificate check).
         #[arg(long)]
         dsn: Option<String>,
         /// Read the admin password from this environment variable instead of stdin.
@@ -321,7 +417,8 @@ pub enum InstanceCommand {
         timeout_secs: u64,
         /// Account sync: the TaurusDB source whose accounts this instance mirrors,
         /// `mysql://ADMIN@HOST:PORT`. Its password is read from stdin (after the admin password)
-        /// or from the variable named by --taurus-password-env, and stored encrypted.
+        /// or from the variable named by --taurus-password-env, and stored encrypted. TLS
+        /// parameters as for --dsn.
         #[arg(long)]
         taurus_dsn: Option<String>,
         /// Read the TaurusDB source password from this environment variable instead of stdin.
@@ -336,7 +433,8 @@ pub enum InstanceCommand {
         /// The instance id.
         #[arg(long)]
         instance: String,
-        /// `mysql://ADMIN@HOST:PORT`; the password from stdin or --taurus-password-env.
+        /// `mysql://ADMIN@HOST:PORT` (TLS parameters as for `instance add --dsn`); the password
+        /// from stdin or --taurus-password-env.
         #[arg(long)]
         taurus_dsn: String,
         #[arg(long)]
@@ -350,6 +448,65 @@ pub enum InstanceCommand {
         /// Only this project's (name).
         #[arg(long)]
         project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Backends `starkeep proxy` shares reads among, besides the instance's TaurusDB source
+    /// (row primary) and own server (column store): row read replicas and more column nodes.
+    /// A proxy reads them when it starts.
+    #[command(subcommand)]
+    Node(NodeCommand),
+}
+
+/// The kinds of extra proxy backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeKindArg {
+    /// A read replica of the TaurusDB source: serves `/*FORCE_SLAVE*/` and reads the rules
+    /// keep on the row store.
+    RowReplica,
+    /// Another StarRocks frontend of the instance (or the instance's own server, to weigh it).
+    Column,
+}
+
+impl NodeKindArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKindArg::RowReplica => "row_replica",
+            NodeKindArg::Column => "column",
+        }
+    }
+}
+
+/// One backend of an instance.
+#[derive(Debug, Args)]
+pub struct NodeTarget {
+    /// The instance id.
+    #[arg(long)]
+    pub instance: String,
+    #[arg(long, value_enum)]
+    pub kind: NodeKindArg,
+    /// `host:port` of the server; the proxy logs in there as each client's account.
+    #[arg(long)]
+    pub addr: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Add a backend, or set the weight of one the instance has.
+    Set {
+        #[command(flatten)]
+        node: NodeTarget,
+        /// Its share of its kind's load: a node of weight 2 gets twice the sessions of a node
+        /// of weight 1.
+        #[arg(long, default_value_t = 1)]
+        weight: u32,
+    },
+    /// Remove a backend.
+    Remove(NodeTarget),
+    /// List an instance's extra backends.
+    List {
+        #[arg(long)]
+        instance: String,
         #[arg(long)]
         json: bool,
     },
@@ -456,6 +613,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Instance(InstanceCommand::List { project, json }) => {
             admin::instance_list(config, project.as_deref(), json).await
         }
+        Command::Instance(InstanceCommand::Node(NodeCommand::Set { node, weight })) => {
+            let record = starkeep_store::InstanceNode {
+                kind: node.kind.as_str().to_owned(),
+                addr: node.addr,
+                weight,
+            };
+            admin::instance_node_set(config, &node.instance, record).await
+        }
+        Command::Instance(InstanceCommand::Node(NodeCommand::Remove(node))) => {
+            admin::instance_node_remove(config, &node.instance, node.kind.as_str(), &node.addr)
+                .await
+        }
+        Command::Instance(InstanceCommand::Node(NodeCommand::List { instance, json })) => {
+            admin::instance_node_list(config, &instance, json).await
+        }
+        Command::Proxy(ProxyCli {
+            command:
+                Some(ProxyCommand::Explain {
+                    instance,
+                    database,
+                    column_threshold,
+                    json,
+                    sql,
+                }),
+            ..
+        }) => {
+            proxy::explain(
+                config,
+                &instance,
+                database.as_deref(),
+                column_threshold,
+                &sql,
+                json,
+            )
+            .await
+        }
+        Command::Proxy(ProxyCli { run, command: None }) => proxy::run(config, run).await,
     }
 }
 

@@ -14,6 +14,7 @@ mod admin;
 mod cli;
 mod context;
 mod logging;
+mod proxy;
 mod serve;
 mod server;
 

@@ -208,7 +208,7 @@ Try it (the token below is valid for 24 hours; get another with `starkeep token 
     );
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -9,12 +9,14 @@
 //! | [`sync_mirror`] | 4. first mirror and no-op reconcile of 10,000 accounts |
 //! | [`memory`] | 5. resident memory idle and at concurrency 64 |
 //! | [`micro_benchmarks`] | 6. token verification, SDK signature verification, request validation |
+//! | [`proxy`] | 7. point selects through `starkeep proxy` vs direct and a byte relay; its memory |
 
 pub mod http_overhead;
 pub mod lifecycle;
 pub mod memory;
 pub mod micro_benchmarks;
 pub mod paging;
+pub mod proxy;
 pub mod sync_mirror;
 
 use std::path::PathBuf;
@@ -110,6 +112,9 @@ pub async fn run_all(settings: &Settings) -> anyhow::Result<Report> {
     }
     if settings.runs(6) {
         scenarios.push(micro_benchmarks::run(settings));
+    }
+    if settings.runs(7) {
+        scenarios.push(proxy::run(settings, &server).await);
     }
     scenarios.retain(|s| settings.runs(s.id));
     scenarios.sort_by_key(|s| s.id);

@@ -1,5 +1,5 @@
-//! How a MySQL-wire instance is reached: its stored settings ([`MysqlWireSettings`]) and the
-//! bounded pool of admin connections an engine keeps. The dialect the settings name is
+//! How a MySQL-wire instance is reached: its stored settings ([`MysqlWireSettings`], with the
+//! TLS its DSN asks for, [`WireTls`]) and the bounded pool of admin connections an engine keeps. The dialect the settings name is
 //! [`crate::WireDialect`]'s; what the engine does over the connections lives beside this file.
 
 use std::fmt;
@@ -39,6 +39,56 @@ pub struct MysqlWireSettings {
     /// reached the same way (its admin password sealed too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Box<MysqlWireSettings>>,
+    /// TLS toward the server, when the DSN asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<WireTls>,
+}
+
+/// TLS toward a server, as its DSN's parameters ask (mysql_async's names where it has one):
+///
+/// - `require_ssl=true`: TLS or no connection;
+/// - `ssl_ca=PATH`: the PEM file of the CA the server's certificate must chain to (default:
+///   the Mozilla root set, as browsers trust);
+/// - `verify_ca=false`: no check of the server's certificate at all (the link is encrypted, the
+///   server unproven). Without it, the chain and the DSN's host name are checked.
+///
+/// Which connections honour it: `starkeep proxy`'s own logins to backends. The engines' admin
+/// pools (mysql_async built without TLS) still connect in plain TCP.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WireTls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    pub verify: bool,
+}
+
+impl WireTls {
+    /// The TLS a DSN asks for; `None` when it asks for none. A parameter this does not know is
+    /// refused rather than ignored (a misspelt `require_ssl` must not mean plain text).
+    pub fn from_dsn(dsn: &str) -> Result<Option<Self>, String> {
+        let url = url::Url::parse(dsn).map_err(|e| format!("not a URL: {e}"))?;
+        let (mut require, mut ca, mut verify) = (false, None, true);
+        let flag = |key: &str, value: &str| match value {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(format!("{key}={other:?}: expected true or false")),
+        };
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "require_ssl" => require = flag(&key, &value)?,
+                "verify_ca" => verify = flag(&key, &value)?,
+                "ssl_ca" => ca = Some(value.into_owned()),
+                other => {
+                    return Err(format!(
+                        "unknown DSN parameter {other:?} (known: require_ssl, ssl_ca, verify_ca)"
+                    ))
+                }
+            }
+        }
+        if !require && (ca.is_some() || !verify) {
+            return Err("ssl_ca and verify_ca go with require_ssl=true".into());
+        }
+        Ok(require.then_some(Self { ca, verify }))
+    }
 }
 
 impl fmt::Debug for MysqlWireSettings {

@@ -285,6 +285,7 @@ mod tests {
             pool_max: None,
             timeout_ms: None,
             source: None,
+            tls: None,
         };
         let instance = InstanceRecord {
             id: starkeep_domain::InstanceId::parse("0123456789abcdef0123456789abcdefin07").unwrap(),

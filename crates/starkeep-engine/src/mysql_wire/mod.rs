@@ -56,7 +56,7 @@ use dialect::Dialect;
 use mapping::PrivilegeMap;
 
 pub use backend_error::mysql_error_text;
-pub use connection::{MysqlWireSettings, DEFAULT_POOL_MAX, DEFAULT_TIMEOUT};
+pub use connection::{MysqlWireSettings, WireTls, DEFAULT_POOL_MAX, DEFAULT_TIMEOUT};
 pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
 pub use source::{connect_source, set_source};
 

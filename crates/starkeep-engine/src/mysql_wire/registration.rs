@@ -14,7 +14,7 @@ use starkeep_store::{InstanceRecord, NewInstance, Store, StoreError};
 use zeroize::Zeroizing;
 
 use super::backend_error::mysql_error_text;
-use super::connection::{pool_for, MysqlWireSettings};
+use super::connection::{pool_for, MysqlWireSettings, WireTls};
 use super::dialect::Scope;
 use super::mapping::{Level, MappingError, PrivilegeMap};
 use super::mysql::MysqlFlavor;
@@ -129,6 +129,7 @@ impl AddSqlInstance {
             EngineKind::Embedded => return Err(RegistrationError::NotSql(self.kind)),
         };
         let target = ConnectionTarget::parse(&self.dsn, default_port)?;
+        let tls = WireTls::from_dsn(&self.dsn).map_err(RegistrationError::Dsn)?;
         let shown = format!("{}@{}:{}", target.user, target.host, target.port);
         let pool = pool_for(&target, &self.password, 1);
         let within = |what: &'static str| {
@@ -231,6 +232,7 @@ impl AddSqlInstance {
             pool_max: None,
             timeout_ms: Some(u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX)),
             source: None,
+            tls,
         };
         let record = store
             .create_instance(
@@ -281,6 +283,35 @@ mod tests {
         assert!(ConnectionTarget::parse("postgres://root@h", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://h:3306", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://root@h/db", 3306).is_err());
+    }
+
+    #[test]
+    fn tls_parameters() {
+        assert_eq!(WireTls::from_dsn("mysql://root@h:1").unwrap(), None);
+        assert_eq!(
+            WireTls::from_dsn("mysql://root@h:1?require_ssl=true").unwrap(),
+            Some(WireTls {
+                ca: None,
+                verify: true
+            })
+        );
+        assert_eq!(
+            WireTls::from_dsn("mysql://root@h:1?require_ssl=true&ssl_ca=/etc/ca.pem").unwrap(),
+            Some(WireTls {
+                ca: Some("/etc/ca.pem".into()),
+                verify: true
+            })
+        );
+        assert_eq!(
+            WireTls::from_dsn("mysql://root@h:1?require_ssl=1&verify_ca=false").unwrap(),
+            Some(WireTls {
+                ca: None,
+                verify: false
+            })
+        );
+        assert!(WireTls::from_dsn("mysql://root@h:1?require-ssl=true").is_err());
+        assert!(WireTls::from_dsn("mysql://root@h:1?require_ssl=yes").is_err());
+        assert!(WireTls::from_dsn("mysql://root@h:1?verify_ca=false").is_err());
     }
 
     /// Adds a `mysql` instance for the MariaDB on 127.0.0.1:3306 (root, empty password, as the

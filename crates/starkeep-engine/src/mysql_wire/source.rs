@@ -12,7 +12,7 @@ use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
 
 use super::backend_error::mysql_error_text;
-use super::connection::{pool_for, MysqlWireSettings};
+use super::connection::{pool_for, MysqlWireSettings, WireTls};
 use super::mysql::MysqlFlavor;
 use super::registration::{ConnectionTarget, RegistrationError};
 use super::{MysqlWireEngine, Server};
@@ -28,6 +28,7 @@ pub async fn connect_source(
     secrets: &SecretBox,
 ) -> Result<MysqlWireSettings, RegistrationError> {
     let target = ConnectionTarget::parse(dsn, 3306)?;
+    let tls = WireTls::from_dsn(dsn).map_err(RegistrationError::Dsn)?;
     let shown = format!("{}@{}:{}", target.user, target.host, target.port);
     let pool = pool_for(&target, password, 1);
     let connect_error = |detail: String| RegistrationError::Connect {
@@ -69,6 +70,7 @@ pub async fn connect_source(
         pool_max: Some(2),
         timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
         source: None,
+        tls,
     })
 }
 

@@ -209,3 +209,155 @@ pub fn welcome_facts(stdout: &str) -> (String, String, String) {
         .expect("the instance id in the welcome text");
     (token, project, instance)
 }
+
+/// A Python virtualenv named `name` under the target dir with the pinned `requirements`
+/// installed (the SDK test's, the proxy test's pymysql), made again only when the pins change.
+/// `STARKEEP_TEST_PYTHON` names the interpreter that makes it (default `python3`).
+pub fn python_venv(requirements: &Path, name: &str) -> std::path::PathBuf {
+    let pins = std::fs::read_to_string(requirements).expect("the pinned requirements");
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin/python");
+    let stamp = venv.join("starkeep-requirements.txt");
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
+        return python;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let base = std::env::var("STARKEEP_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let made = Command::new(&base)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap_or_else(|e| panic!("{base} makes the virtualenv {name}: {e}"));
+    assert!(made.success(), "{base} -m venv failed");
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(requirements)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install of {} failed: {}",
+        requirements.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&stamp, pins).unwrap();
+    python
+}
+
+/// Waits (readiness, not timing) until `check` holds.
+pub fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("never happened: {what}");
+}
+
+/// Sets up the project `project`, a `mysql` instance on the MariaDB at 127.0.0.1:`target_port`
+/// (its admin `admin`, the password in the variable `admin_pw.0`) with 127.0.0.1:3306 as its
+/// TaurusDB source, and an IAM user's token; answers (instance id, project id, token).
+pub fn provision_synced_instance(
+    d: &Path,
+    project: &str,
+    target_port: u16,
+    admin: &str,
+    admin_pw: (&str, &str),
+) -> (String, String, String) {
+    const EMPTY: (&str, &str) = ("STARKEEP_TEST_EMPTY_PASSWORD", "");
+    let envs = [
+        admin_pw,
+        EMPTY,
+        ("STARKEEP_TEST_IAM_PW", "Iam-admin-Passw0rd"),
+    ];
+    assert!(cli(d, &["project", "create", project], &[], None).0);
+    let (ok, id, err) = cli(
+        d,
+        &[
+            "instance",
+            "add",
+            "--project",
+            project,
+            "--engine",
+            "mysql",
+            "--dsn",
+            &format!("mysql://{admin}@127.0.0.1:{target_port}"),
+            "--password-env",
+            admin_pw.0,
+            "--taurus-dsn",
+            "mysql://root@127.0.0.1:3306",
+            "--taurus-password-env",
+            EMPTY.0,
+        ],
+        &envs,
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        d,
+        &[
+            "iam",
+            "user",
+            "create",
+            "--project",
+            project,
+            "--name",
+            "ops",
+            "--password-env",
+            "STARKEEP_TEST_IAM_PW",
+        ],
+        &envs,
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, token, err) = cli(
+        d,
+        &["token", "issue", "--project", project, "--user", "ops"],
+        &[],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (_, out, _) = cli(d, &["project", "list", "--json"], &[], None);
+    let projects: Value = serde_json::from_str(&out).unwrap();
+    let project_id = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == project)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id.trim().to_owned(), project_id, token.trim().to_owned())
+}
+
+/// Turns account sync on or off through the API (`startSyncTaurusAccount`,
+/// `stopSyncTaurusAccount`); answers the status and body.
+pub fn sync_switch(
+    served: &Served,
+    project_id: &str,
+    id: &str,
+    token: &str,
+    action: &str,
+) -> (u16, Value) {
+    curl(&[
+        "-X",
+        "POST",
+        "-H",
+        &format!("X-Auth-Token: {token}"),
+        "-d",
+        &format!(r#"{{"action": "{action}"}}"#),
+        &format!(
+            "{}/v3/{project_id}/instances/{id}/starrocks/users/sync",
+            served.base()
+        ),
+    ])
+}

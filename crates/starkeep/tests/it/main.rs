@@ -9,6 +9,7 @@
 //! - [`iam`]: IAM users and access keys through the CLI;
 //! - [`metrics`]: `/metrics` after traffic;
 //! - [`mysql_instance`]: a MySQL-wire instance added and served;
+//! - [`proxy`]: `starkeep proxy` between real clients and two MariaDB servers;
 //! - [`replicas`]: several processes on one store;
 //! - [`sdk`]: the cloud's SDK against the binary;
 //! - [`secrets`]: keys and sealed secrets at rest;
@@ -27,6 +28,7 @@ mod faults;
 mod iam;
 mod metrics;
 mod mysql_instance;
+mod proxy;
 mod replicas;
 mod sdk;
 mod secrets;

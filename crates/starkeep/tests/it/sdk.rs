@@ -20,41 +20,10 @@ fn repo_root() -> PathBuf {
 
 /// A virtualenv with the pinned SDK, made once per requirements file.
 fn sdk_venv() -> PathBuf {
-    let requirements = repo_root().join("tools/sdk-vectors/requirements.txt");
-    let pins = std::fs::read_to_string(&requirements).expect("the pinned requirements");
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-venv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("starkeep-requirements.txt");
-    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(pins.as_str()) {
-        return python;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let base = std::env::var("STARKEEP_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let made = Command::new(&base)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap_or_else(|e| panic!("{base} makes the SDK's virtualenv: {e}"));
-    assert!(made.success(), "{base} -m venv failed");
-    let out = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-        ])
-        .arg(&requirements)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pip install of the pinned SDK failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(&stamp, pins).unwrap();
-    python
+    crate::common::python_venv(
+        &repo_root().join("tools/sdk-vectors/requirements.txt"),
+        "sdk-venv",
+    )
 }
 
 #[test]

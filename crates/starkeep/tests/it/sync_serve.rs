@@ -9,17 +9,15 @@
 //! afterwards (also on panic), and assertions are about the test's own names. The tests of this
 //! file run one at a time, so one's accounts never show in the other's counts.
 
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{cli, curl, Served};
+use crate::common::{cli, curl, eventually, provision_synced_instance, sync_switch, Served};
 use serde_json::Value;
 use starkeep_testkit::mariadb::{sql, sql_script, sql_value, OwnMariaDb, SharedLeftovers, SHARED};
 
 const ADMIN: &str = "sync_admin";
 const ADMIN_PW: (&str, &str) = ("STARKEEP_TEST_TARGET_PW", "Target-admin-1");
-const EMPTY: (&str, &str) = ("STARKEEP_TEST_EMPTY_PASSWORD", "");
 
 /// One test of this file at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -30,101 +28,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn source_root(statement: &str) -> bool {
     sql(&SHARED, statement)
-}
-
-/// Waits (readiness, not timing) until `check` holds.
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    for _ in 0..300 {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("never happened: {what}");
-}
-
-/// Sets up a project, a `mysql` instance on the test's own MariaDB with 127.0.0.1:3306 as its
-/// TaurusDB source, an admin token; answers (instance id, project id, token).
-fn provision(d: &Path, target: &OwnMariaDb) -> (String, String, String) {
-    let envs = [
-        ADMIN_PW,
-        EMPTY,
-        ("STARKEEP_TEST_IAM_PW", "Iam-admin-Passw0rd"),
-    ];
-    assert!(cli(d, &["project", "create", "sync"], &[], None).0);
-    let (ok, id, err) = cli(
-        d,
-        &[
-            "instance",
-            "add",
-            "--project",
-            "sync",
-            "--engine",
-            "mysql",
-            "--dsn",
-            &format!("mysql://{ADMIN}@127.0.0.1:{}", target.port),
-            "--password-env",
-            ADMIN_PW.0,
-            "--taurus-dsn",
-            "mysql://root@127.0.0.1:3306",
-            "--taurus-password-env",
-            EMPTY.0,
-        ],
-        &envs,
-        None,
-    );
-    assert!(ok, "{err}");
-    let (ok, _, err) = cli(
-        d,
-        &[
-            "iam",
-            "user",
-            "create",
-            "--project",
-            "sync",
-            "--name",
-            "ops",
-            "--password-env",
-            "STARKEEP_TEST_IAM_PW",
-        ],
-        &envs,
-        None,
-    );
-    assert!(ok, "{err}");
-    let (ok, token, err) = cli(
-        d,
-        &["token", "issue", "--project", "sync", "--user", "ops"],
-        &[],
-        None,
-    );
-    assert!(ok, "{err}");
-    let (_, out, _) = cli(d, &["project", "list", "--json"], &[], None);
-    let projects: Value = serde_json::from_str(&out).unwrap();
-    let project_id = projects
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "sync")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (id.trim().to_owned(), project_id, token.trim().to_owned())
-}
-
-fn start_sync(served: &Served, project_id: &str, id: &str, token: &str) -> (u16, Value) {
-    curl(&[
-        "-X",
-        "POST",
-        "-H",
-        &format!("X-Auth-Token: {token}"),
-        "-d",
-        r#"{"action": "startSyncTaurusAccount"}"#,
-        &format!(
-            "{}/v3/{project_id}/instances/{id}/starrocks/users/sync",
-            served.base()
-        ),
-    ])
 }
 
 #[test]
@@ -143,10 +46,11 @@ fn serve_reconciles_switched_on_instances_and_goes_on_after_a_restart() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (id, project_id, token) = provision(d, &target);
+    let (id, project_id, token) =
+        provision_synced_instance(d, "sync", target.port, ADMIN, ADMIN_PW);
 
     let served = Served::start(d, &[], &["--sync-interval-secs", "1"]);
-    let (code, body) = start_sync(&served, &project_id, &id, &token);
+    let (code, body) = sync_switch(&served, &project_id, &id, &token, "startSyncTaurusAccount");
     assert_eq!((code, &body), (200, &serde_json::json!({"success": true})));
     eventually("the source account is mirrored", || {
         target.login(&app, "Src-pass-1")
@@ -230,7 +134,8 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (id, project_id, token) = provision(d, &target);
+    let (id, project_id, token) =
+        provision_synced_instance(d, "sync", target.port, ADMIN, ADMIN_PW);
     let target_args = target.root_args();
     let target_conn = [target_args[0].as_str(), target_args[1].as_str()];
     let mirrored = || -> usize {
@@ -243,7 +148,7 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     };
 
     let mut served = Served::start(d, &[], &["--sync-interval-secs", "1"]);
-    let (code, _) = start_sync(&served, &project_id, &id, &token);
+    let (code, _) = sync_switch(&served, &project_id, &id, &token, "startSyncTaurusAccount");
     assert_eq!(code, 200);
     // Kill it in the middle of its first reconcile.
     let mut seen = 0;
