@@ -26,7 +26,7 @@ use rand::Rng as _;
 use super::Settings;
 use crate::http::{self, Call};
 use crate::load::{self, LoadResult};
-use crate::mariadb::{self, OwnMariadb};
+use crate::mariadb::{self, OwnMariaDb};
 use crate::proc;
 use crate::progress;
 use crate::relay;
@@ -222,8 +222,8 @@ async fn measure(
     drop(source);
 
     progress::line("scenario 7: the column store, a MariaDB of the bench's own");
-    let column = OwnMariadb::start().await?;
-    load_table(&mut column.root().await?, &names.database).await?;
+    let column = mariadb::start_own().await?;
+    load_table(&mut column.root_conn().await?, &names.database).await?;
 
     progress::line("scenario 7: a mysql instance with 3306 as its TaurusDB source, sync on");
     let instance = add_instance(server, &column, &settings.mysql_url)?;
@@ -326,7 +326,7 @@ fn cli(server: &Starkeep, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result
 
 /// Adds the mysql instance (column store: `column`; TaurusDB source: the shared MariaDB) to the
 /// server's own project; answers its id. Passwords go through the environment.
-fn add_instance(server: &Starkeep, column: &OwnMariadb, mysql_url: &str) -> anyhow::Result<String> {
+fn add_instance(server: &Starkeep, column: &OwnMariaDb, mysql_url: &str) -> anyhow::Result<String> {
     let projects: serde_json::Value =
         serde_json::from_str(&cli(server, &["project", "list", "--json"], &[])?)?;
     let project = projects
