@@ -338,6 +338,9 @@ impl From<EngineError> for ApiError {
             SystemAccount(n) => ApiError::with(ErrorCode::SystemAccount, Detail::Subject(n)),
             UnknownDatabase(n) => ApiError::with(ErrorCode::DatabaseNotFound, Detail::Subject(n)),
             ReservedDatabase(n) => ApiError::with(ErrorCode::ReservedDatabase, Detail::Subject(n)),
+            UnaddressableDatabase(why) => {
+                ApiError::with(ErrorCode::InvalidParameter, Detail::Subject(why))
+            }
             EngineNotAvailable(kind) => {
                 tracing::error!(engine = %kind, "instance engine not available");
                 ApiError::new(ErrorCode::EngineNotAvailable)

@@ -84,9 +84,9 @@ impl Default for StandInConfig {
 /// Something a test arranges to happen when a statement arrives.
 #[derive(Debug, Clone)]
 pub enum Trigger {
-    /// Before the statement runs, someone else creates this user (password `x`): a name taken
-    /// behind the client's back.
-    CreateUserFirst(String),
+    /// Before the statement runs, root runs this one in a session of its own: a change made
+    /// behind the client's back (a name taken, a grant revoked) between its read and its write.
+    Execute(String),
     /// The connection is cut before the statement runs: the client never hears an answer, and
     /// the statement never ran.
     CutConnection,
@@ -554,16 +554,18 @@ async fn serve(mut stream: TcpStream, id: u32, state: Arc<Mutex<State>>) -> std:
                     let fired = take_trigger(&mut state, &text);
                     match fired {
                         Some(Trigger::CutConnection) => None,
-                        Some(Trigger::CreateUserFirst(name)) => {
-                            state.users.insert(
-                                (name, "%".into()),
-                                User {
-                                    hash: native_hash("x"),
-                                    roles: ["public".to_owned()].into(),
-                                    default_roles: BTreeSet::new(),
-                                    entries: Vec::new(),
-                                },
-                            );
+                        Some(Trigger::Execute(statement)) => {
+                            let mut root = Session {
+                                who: ("root".into(), "%".into()),
+                                active_roles: ["root".to_owned()].into(),
+                            };
+                            if let Err(SqlError(code, _, message)) =
+                                execute(&mut state, &mut root, &statement)
+                            {
+                                panic!(
+                                    "the stand-in's trigger {statement:?} failed: {code} {message}"
+                                );
+                            }
                             Some(execute(&mut state, &mut session, &text))
                         }
                         None => Some(execute(&mut state, &mut session, &text)),
@@ -622,7 +624,7 @@ fn check_native(hash: &str, scramble: &[u8], token: &[u8]) -> bool {
     if hash.is_empty() {
         return token.is_empty();
     }
-    let Some(stage2) = hash.strip_prefix('*').and_then(|h| decode_hex(h)) else {
+    let Some(stage2) = hash.strip_prefix('*').and_then(decode_hex) else {
         return false;
     };
     if token.len() != 20 {
@@ -637,7 +639,7 @@ fn check_native(hash: &str, scramble: &[u8], token: &[u8]) -> bool {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -672,7 +674,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, SqlError> {
             i += 1;
             loop {
                 let Some(&d) = chars.get(i) else {
-                    return Err(syntax(&text[text.len().min(text.len())..]));
+                    return Err(syntax("'"));
                 };
                 if d == '\\' {
                     if let Some(&e) = chars.get(i + 1) {

@@ -60,10 +60,6 @@ pub const DEFAULT_POOL_MAX: usize = 8;
 /// name only databases found in it (see [`SqlEngine::desired_scopes`]).
 const DATABASES_FRESH_FOR: Duration = Duration::from_secs(2);
 
-/// MySQL's "operation CREATE USER / DROP USER / ALTER USER failed".
-const ER_CANNOT_USER: u16 = 1396;
-/// MySQL's "there is no such grant defined".
-const ER_NONEXISTING_GRANT: u16 = 1141;
 /// MySQL's "access denied … to database".
 const ER_DBACCESS_DENIED: u16 = 1044;
 
@@ -387,6 +383,12 @@ impl SqlEngine {
                 {
                     return Err(EngineError::ReservedDatabase(reserved.as_str().to_owned()));
                 }
+                if let Some(why) = names
+                    .iter()
+                    .find_map(|n| self.dialect.refuses_database_name(n.as_str()))
+                {
+                    return Err(EngineError::UnaddressableDatabase(why));
+                }
                 let DatabaseSelection::Named(resolved) = resolve_databases(databases, real)? else {
                     unreachable!("named in, named out")
                 };
@@ -511,11 +513,15 @@ impl SqlEngine {
         }
         for (scope, have) in current {
             let want = desired.get(scope).unwrap_or(&empty);
-            let surplus: GrantSet = have.difference(want).cloned().collect();
+            let surplus: GrantSet = have
+                .difference(want)
+                .filter(|grant| self.dialect.may_revoke(grant, &self.map))
+                .cloned()
+                .collect();
             for statement in self.dialect.revoke(name, scope, &surplus) {
                 issued += 1;
                 match conn.query_drop(statement).await {
-                    Err(mysql_async::Error::Server(e)) if e.code == ER_NONEXISTING_GRANT => {}
+                    Err(mysql_async::Error::Server(e)) if self.dialect.says_no_such_grant(&e) => {}
                     other => other?,
                 }
             }
@@ -568,7 +574,7 @@ impl SqlEngine {
             Err(StepFailure {
                 account_made: false,
                 error: mysql_async::Error::Server(e),
-            }) if e.code == ER_CANNOT_USER => {
+            }) if self.dialect.says_account_exists(&e) => {
                 return Err(CreateFailure {
                     error: EngineError::AccountExists(name.to_owned()),
                     clean: true,
@@ -631,7 +637,9 @@ impl SqlEngine {
             }
             match conn.query_drop(self.dialect.drop_user(name)).await {
                 Ok(()) => Ok(true),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => Ok(false),
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
+                    Ok(false)
+                }
                 Err(e) => Err(backend_error(e)),
             }
         })
@@ -892,7 +900,7 @@ impl AccountEngine for SqlEngine {
                 .set_password(name.as_str(), &password.native_hash());
             match conn.query_drop(statement).await {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
                     Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
                 Err(e) => Err(backend_error(e)),
@@ -911,7 +919,7 @@ impl AccountEngine for SqlEngine {
             }
             match conn.query_drop(self.dialect.drop_user(name.as_str())).await {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
                     Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
                 Err(e) => Err(backend_error(e)),

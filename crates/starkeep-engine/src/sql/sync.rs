@@ -30,7 +30,6 @@ use super::mysql_error_text;
 use super::registration::{ConnectionTarget, RegistrationError};
 use super::{
     backend_error, dialect_for, pool_for, GrantsMeaning, SqlEngine, SqlSettings, DEFAULT_TIMEOUT,
-    ER_CANNOT_USER,
 };
 use crate::{EngineError, EngineKind};
 
@@ -302,8 +301,23 @@ impl SqlEngine {
             applied = self.applied_hashes().await?;
             TargetHashes::LastApplied(&applied)
         };
+        // Names the target refuses are never planned: they would fail every run.
+        let mut refused: BTreeMap<String, String> = BTreeMap::new();
+        let source_accounts: Vec<MirrorAccount> = source_side
+            .accounts
+            .into_iter()
+            .filter(
+                |account| match self.dialect.refuses_user_name(&account.name) {
+                    Some(why) if !account.system => {
+                        refused.insert(account.name.clone(), why);
+                        false
+                    }
+                    _ => true,
+                },
+            )
+            .collect();
         let decided: Plan = plan_with(
-            &source_side.accounts,
+            &source_accounts,
             &target_side.accounts,
             &owned,
             &databases,
@@ -331,6 +345,11 @@ impl SqlEngine {
                 .collect(),
             ..SyncReport::default()
         };
+        report.skipped.extend(
+            refused
+                .into_iter()
+                .map(|(name, reason)| AccountReason { name, reason }),
+        );
         for name in &decided.forget {
             self.store.forget_owned(&self.instance.id, name).await?;
         }
@@ -436,7 +455,9 @@ impl SqlEngine {
                             self.desired_scopes_among(databases, *privileges, databases_here)?;
                         match conn.query_drop(self.dialect.create_user(name, &hash)).await {
                             Ok(()) => report.writes += 1,
-                            Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                            Err(mysql_async::Error::Server(e))
+                                if self.dialect.says_account_exists(&e) =>
+                            {
                                 return Ok(false)
                             }
                             Err(e) => return Err(backend_error(e)),
@@ -493,7 +514,8 @@ impl SqlEngine {
                     let mut conn = self.conn().await?;
                     match conn.query_drop(self.dialect.drop_user(name)).await {
                         Ok(()) => report.writes += 1,
-                        Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {}
+                        Err(mysql_async::Error::Server(e))
+                            if self.dialect.says_account_missing(&e) => {}
                         Err(e) => return Err(backend_error(e)),
                     }
                     Ok(())
