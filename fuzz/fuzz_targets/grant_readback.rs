@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use starkeep_engine::sql::dialect::Scope;
-use starkeep_engine::sql::mapping::PrivilegeMap;
-use starkeep_engine::sql::{mysql, starrocks};
+use starkeep_engine::mysql_wire::dialect::Scope;
+use starkeep_engine::mysql_wire::mapping::PrivilegeMap;
+use starkeep_engine::mysql_wire::{mysql, starrocks};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -14,8 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use starkeep_api::{router, AppState, Limits};
 use starkeep_auth::{password, Iam, Role, SecretBox, TokenSigner};
-use starkeep_engine::sql::mysql::UNFINISHED_HASH;
-use starkeep_engine::sql::AddSqlInstance;
+use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
+use starkeep_engine::mysql_wire::AddSqlInstance;
 use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
@@ -816,7 +816,7 @@ async fn a_silent_backend_answers_a_clear_500_in_bounded_time() {
     });
     let fx = Fixture::new(None).await;
     let secrets = SecretBox::new(&rand::random());
-    let settings = starkeep_engine::SqlSettings {
+    let settings = starkeep_engine::MysqlWireSettings {
         host: "127.0.0.1".into(),
         port,
         user: "root".into(),

@@ -18,8 +18,8 @@ use mariadb::{OwnMariaDb, SharedLeftovers};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use starkeep_auth::SecretBox;
-use starkeep_engine::sql::sync::{connect_source, set_source, SyncReport};
-use starkeep_engine::sql::{AddSqlInstance, SqlEngine};
+use starkeep_engine::mysql_wire::sync::{connect_source, set_source, SyncReport};
+use starkeep_engine::mysql_wire::{AddSqlInstance, MysqlWireEngine};
 use starkeep_engine::{EngineError, EngineKind, Instances};
 use starkeep_store::Store;
 use zeroize::Zeroizing;
@@ -95,9 +95,9 @@ async fn account_writes_seen_by(server: &mut Conn) -> u64 {
 /// process changed accounts at the shared source) a settling run and the run after it,
 /// repeated until the source holds still for both.
 async fn unchanged_source_run(
-    target: &SqlEngine,
+    target: &MysqlWireEngine,
     target_root: &mut Conn,
-    source: &SqlEngine,
+    source: &MysqlWireEngine,
     source_root: &mut Conn,
     since: Vec<(String, Option<u64>)>,
 ) -> (SyncReport, u64) {
@@ -127,7 +127,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     let _leftovers = SharedLeftovers::new(&prefix);
     let (db_a, db_b) = (format!("{prefix}_a"), format!("{prefix}_b"));
     let name = |s: &str| format!("{prefix}_{s}");
-    let ours = |list: &[starkeep_engine::sql::sync::AccountReason]| -> Vec<String> {
+    let ours = |list: &[starkeep_engine::mysql_wire::sync::AccountReason]| -> Vec<String> {
         list.iter()
             .map(|r| r.name.clone())
             .filter(|n| n.starts_with(&format!("{prefix}_")))

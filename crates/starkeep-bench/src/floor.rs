@@ -28,9 +28,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use mysql_async::prelude::Queryable as _;
 use starkeep_domain::{Ddl, Dml, NativePasswordHash, Privileges};
-use starkeep_engine::sql::dialect::{Dialect as _, Scope};
-use starkeep_engine::sql::mapping::{GrantSet, PrivilegeMap};
-use starkeep_engine::sql::mysql::{MysqlDialect, MysqlFlavor};
+use starkeep_engine::mysql_wire::dialect::{Dialect as _, Scope};
+use starkeep_engine::mysql_wire::mapping::{GrantSet, PrivilegeMap};
+use starkeep_engine::mysql_wire::mysql::{MysqlDialect, MysqlFlavor};
 use tokio::net::TcpListener;
 
 /// What the floor server prints first on stdout, followed by its address.

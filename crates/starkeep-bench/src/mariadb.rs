@@ -60,7 +60,7 @@ fn around_password(text: &str) -> Option<(&str, &str, &str)> {
 /// Why a scenario that needs the shared MariaDB at `url` did not run, and what starts it.
 pub fn unreachable(url: &str, error: &anyhow::Error) -> String {
     let error = match error.downcast_ref::<mysql_async::Error>() {
-        Some(e) => starkeep_engine::sql::mysql_error_text(e),
+        Some(e) => starkeep_engine::mysql_wire::mysql_error_text(e),
         None => error.to_string(),
     };
     format!(

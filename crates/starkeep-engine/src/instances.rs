@@ -10,7 +10,7 @@ use starkeep_auth::SecretBox;
 use starkeep_domain::{InstanceId, ProjectId};
 use starkeep_store::{InstanceRecord, Store};
 
-use crate::{AccountEngine, EmbeddedEngine, EngineError, SqlEngine};
+use crate::{AccountEngine, EmbeddedEngine, EngineError, MysqlWireEngine};
 
 /// The kinds of engine an instance can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub struct Instances {
 }
 
 /// A SQL engine and the instance settings it was built from.
-type CachedEngine = (serde_json::Value, Arc<SqlEngine>);
+type CachedEngine = (serde_json::Value, Arc<MysqlWireEngine>);
 
 /// An engine handed out, and what vouches for it.
 type RecentEngine = (Stamp, Arc<dyn AccountEngine>);
@@ -134,7 +134,7 @@ impl Instances {
     }
 
     /// The SQL engine of `record`, from the cache while its settings are unchanged.
-    pub fn sql_engine(&self, record: InstanceRecord) -> Result<Arc<SqlEngine>, EngineError> {
+    pub fn sql_engine(&self, record: InstanceRecord) -> Result<Arc<MysqlWireEngine>, EngineError> {
         let Some(secrets) = &self.secrets else {
             return Err(EngineError::EngineNotAvailable(format!(
                 "{} (this process has no key to open the admin password)",
@@ -149,7 +149,7 @@ impl Instances {
             }
         }
         let settings = record.settings.clone();
-        let engine = Arc::new(SqlEngine::new(self.store.clone(), record, secrets)?);
+        let engine = Arc::new(MysqlWireEngine::new(self.store.clone(), record, secrets)?);
         cache.insert(key, (settings, engine.clone()));
         Ok(engine)
     }
@@ -268,7 +268,7 @@ impl Instances {
     pub fn sync_pair(
         &self,
         record: InstanceRecord,
-    ) -> Result<(Arc<SqlEngine>, SqlEngine), EngineError> {
+    ) -> Result<(Arc<MysqlWireEngine>, MysqlWireEngine), EngineError> {
         match record.engine.parse::<EngineKind>() {
             Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
             _ => return Err(EngineError::NoSyncSource),

@@ -2,7 +2,7 @@
 //!
 //! An engine is what makes an account real on one instance. Handlers see only the
 //! [`AccountEngine`] trait, obtained from the [`Instances`] directory for a project's instance;
-//! which engine serves it ([`EmbeddedEngine`], or [`SqlEngine`] for MySQL-family and StarRocks
+//! which engine serves it ([`EmbeddedEngine`], or [`MysqlWireEngine`] for MySQL-family and StarRocks
 //! servers) is the instance's own setting.
 //!
 //! Requests reach this crate already validated (`starkeep-domain` types); each engine checks what
@@ -14,8 +14,8 @@ mod embedded;
 mod error;
 mod instances;
 mod model;
+pub mod mysql_wire;
 mod reconciler;
-pub mod sql;
 
 use std::sync::Arc;
 
@@ -27,8 +27,8 @@ pub use embedded::{EmbeddedEngine, EmbeddedSettings, DEFAULT_EMBEDDED_DATABASES}
 pub use error::EngineError;
 pub use instances::{EngineKind, Instances};
 pub use model::{AccountPage, AccountQuery, AccountSummary, NewAccount, PrivilegeChange};
+pub use mysql_wire::{MysqlWireEngine, MysqlWireSettings};
 pub use reconciler::{describe_sync_metrics, Reconciler, SyncSchedule, SYNC_ACCOUNTS, SYNC_RUNS};
-pub use sql::{SqlEngine, SqlSettings};
 
 /// The operations of the account API, as one engine carries them out on one instance.
 #[async_trait]

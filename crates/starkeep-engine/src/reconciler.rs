@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use starkeep_domain::InstanceId;
 
-use crate::sql::sync::SyncReport;
+use crate::mysql_wire::sync::SyncReport;
 use crate::{EngineError, Instances};
 
 /// Account-sync runs, by `outcome`: `ok`, `partial`, `failed` or `abandoned` (lease lost).

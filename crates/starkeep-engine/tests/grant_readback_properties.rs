@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use starkeep_domain::{Ddl, Dml, Privileges};
-use starkeep_engine::sql::dialect::{Dialect, Scope};
-use starkeep_engine::sql::mapping::{GrantSet, Level, PrivilegeMap};
-use starkeep_engine::sql::{mysql, starrocks};
+use starkeep_engine::mysql_wire::dialect::{Dialect, Scope};
+use starkeep_engine::mysql_wire::mapping::{GrantSet, Level, PrivilegeMap};
+use starkeep_engine::mysql_wire::{mysql, starrocks};
 
 fn privileges() -> impl Strategy<Value = Privileges> {
     (prop::sample::select(Dml::ALL.to_vec()), any::<bool>()).prop_map(|(dml, ddl)| Privileges {

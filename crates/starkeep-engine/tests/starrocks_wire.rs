@@ -14,11 +14,11 @@ use starkeep_domain::{
     AccountName, AccountPassword, DatabaseSelection, Ddl, Dml, NativePasswordHash, PageRequest,
     Privileges,
 };
-use starkeep_engine::sql::sync::{connect_source, set_source};
-use starkeep_engine::sql::{AddSqlInstance, RegistrationError};
+use starkeep_engine::mysql_wire::sync::{connect_source, set_source};
+use starkeep_engine::mysql_wire::{AddSqlInstance, RegistrationError};
 use starkeep_engine::{
-    AccountEngine, AccountQuery, EngineError, EngineKind, Instances, NewAccount, PrivilegeChange,
-    SqlEngine,
+    AccountEngine, AccountQuery, EngineError, EngineKind, Instances, MysqlWireEngine, NewAccount,
+    PrivilegeChange,
 };
 use starkeep_store::{InstanceRecord, Store};
 use starkeep_testkit::starrocks::{StandInConfig, StarRocksStandIn, StarRocksVersion, Trigger};
@@ -71,7 +71,7 @@ impl Fixture {
         }
     }
 
-    fn engine(&self) -> std::sync::Arc<SqlEngine> {
+    fn engine(&self) -> std::sync::Arc<MysqlWireEngine> {
         self.instances.sql_engine(self.record.clone()).unwrap()
     }
 
@@ -109,7 +109,7 @@ fn new_account(raw: &str, password: &str, dml: Dml, ddl: Ddl, dbs: &[&str]) -> N
     }
 }
 
-async fn summary(engine: &SqlEngine, raw: &str) -> starkeep_engine::AccountSummary {
+async fn summary(engine: &MysqlWireEngine, raw: &str) -> starkeep_engine::AccountSummary {
     let page = engine
         .list_accounts(&AccountQuery {
             name: Some(raw.into()),

@@ -125,21 +125,6 @@ impl Store {
                 .await?;
         Ok(row.map(|(r,)| r))
     }
-
-    /// Every user with a role in the project, by name: `(user, role)`.
-    pub async fn users_of_project(
-        &self,
-        project_id: &ProjectId,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT u.name, r.role FROM project_roles r JOIN iam_users u ON u.id = r.user_id \
-             WHERE r.project_id = $1 ORDER BY u.name",
-        )
-        .bind(project_id.as_str())
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows)
-    }
 }
 
 fn hex_id() -> String {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::mariadb::OwnMariaDb;
 use common::{cli, Served};
 use serde_json::{json, Value};
-use starkeep_engine::sql::mysql::UNFINISHED_HASH;
+use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
 
 const ADMIN: &str = "fault_admin";
 const ADMIN_PASSWORD: &str = "Fault-admin-pw-1";

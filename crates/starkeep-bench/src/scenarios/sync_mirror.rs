@@ -5,7 +5,7 @@
 //! The source is the MariaDB on 127.0.0.1:3306, given 10,000 accounts named `skbsync_…` (each
 //! with its own password hash and SELECT, or SELECT/INSERT/UPDATE/DELETE, on one database); the
 //! target is a MariaDB of the bench's own ([`OwnMariadb`]). The reconcile is the engine's own
-//! (`SqlEngine::reconcile_from`, the call the server's sync loop makes), run in this process on
+//! (`MysqlWireEngine::reconcile_from`, the call the server's sync loop makes), run in this process on
 //! a store of its own. The target's general log (to its `mysql.general_log` table, on for all
 //! three phases alike) gives the statements: those the mirror wrote are replayed on one
 //! connection, after the mirrored accounts are dropped again, as the reference; and the no-op
@@ -18,8 +18,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use starkeep_auth::SecretBox;
 use starkeep_domain::NativePasswordHash;
-use starkeep_engine::sql::sync::{connect_source, set_source};
-use starkeep_engine::sql::AddSqlInstance;
+use starkeep_engine::mysql_wire::sync::{connect_source, set_source};
+use starkeep_engine::mysql_wire::AddSqlInstance;
 use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::Store;
 use zeroize::Zeroizing;

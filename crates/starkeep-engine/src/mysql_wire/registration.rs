@@ -13,10 +13,11 @@ use starkeep_domain::{NativePasswordHash, ProjectId};
 use starkeep_store::{InstanceRecord, NewInstance, Store, StoreError};
 use zeroize::Zeroizing;
 
+use super::backend_error::mysql_error_text;
+use super::connection::{dialect_for, pool_for, MysqlWireSettings};
 use super::dialect::Scope;
 use super::mapping::{Level, MappingError, PrivilegeMap};
 use super::mysql::MysqlFlavor;
-use super::{dialect_for, mysql_error_text, pool_for, SqlSettings};
 use crate::EngineKind;
 
 /// Where an admin connection goes (never the password).
@@ -244,7 +245,7 @@ impl AddSqlInstance {
         drop(conn);
         pool.disconnect().await.ok();
 
-        let settings = SqlSettings {
+        let settings = MysqlWireSettings {
             host: target.host.clone(),
             port: target.port,
             user: target.user.clone(),

@@ -1,6 +1,6 @@
 //! [`Dialect`]: what differs between the MySQL family and StarRocks — the statements and the way
 //! accounts are read back. Everything else (connections, timeouts, compensation, error mapping,
-//! convergence) is written once, in [`SqlEngine`](super::SqlEngine).
+//! convergence) is written once, in [`MysqlWireEngine`](super::MysqlWireEngine).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,13 +8,9 @@ use async_trait::async_trait;
 use mysql_async::{Conn, ServerError};
 use starkeep_domain::NativePasswordHash;
 
+use super::backend_error::{ER_CANNOT_USER, ER_NONEXISTING_GRANT};
 use super::mapping::{Grant, GrantSet, MapFlavor, PrivilegeMap};
 use crate::EngineKind;
-
-/// MySQL's "operation CREATE USER / DROP USER / ALTER USER failed".
-pub(crate) const ER_CANNOT_USER: u16 = 1396;
-/// MySQL's "there is no such grant defined".
-pub(crate) const ER_NONEXISTING_GRANT: u16 = 1141;
 
 /// Where grants apply: every database, or one database by its real name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -24,13 +24,13 @@ use starkeep_store::{InstanceRecord, Store};
 use starkeep_sync::{plan_with, Action, MirrorAccount, Plan, TargetHashes};
 use zeroize::Zeroizing;
 
+use super::backend_error::{backend_error, mysql_error_text};
+use super::connection::{dialect_for, pool_for, MysqlWireSettings, DEFAULT_TIMEOUT};
 use super::dialect::{AuthRow, RawGrants, Scope};
+use super::grants::GrantsMeaning;
 use super::mapping::{GrantSet, Level, PrivilegeMap};
-use super::mysql_error_text;
 use super::registration::{ConnectionTarget, RegistrationError};
-use super::{
-    backend_error, dialect_for, pool_for, GrantsMeaning, SqlEngine, SqlSettings, DEFAULT_TIMEOUT,
-};
+use super::MysqlWireEngine;
 use crate::{EngineError, EngineKind};
 
 /// Checks that a TaurusDB source answers and lets its admin read accounts, and answers the
@@ -40,7 +40,7 @@ pub async fn connect_source(
     password: &Zeroizing<String>,
     timeout: Duration,
     secrets: &SecretBox,
-) -> Result<SqlSettings, RegistrationError> {
+) -> Result<MysqlWireSettings, RegistrationError> {
     let target = ConnectionTarget::parse(dsn, 3306)?;
     let shown = format!("{}@{}:{}", target.user, target.host, target.port);
     let pool = pool_for(&target, password, 1);
@@ -74,7 +74,7 @@ pub async fn connect_source(
     .map_err(|_| connect_error(format!("no answer within {timeout:?}")))?;
     pool.disconnect().await.ok();
     let flavor = checked?;
-    Ok(SqlSettings {
+    Ok(MysqlWireSettings {
         host: target.host,
         port: target.port,
         user: target.user,
@@ -91,9 +91,9 @@ pub async fn connect_source(
 pub async fn set_source(
     store: &Store,
     record: &InstanceRecord,
-    source: SqlSettings,
+    source: MysqlWireSettings,
 ) -> Result<InstanceRecord, EngineError> {
-    let mut settings: SqlSettings =
+    let mut settings: MysqlWireSettings =
         serde_json::from_value(record.settings.clone()).map_err(|e| super::corrupt(record, e))?;
     settings.source = Some(Box::new(source));
     let value = serde_json::to_value(&settings).expect("settings serialise");
@@ -143,15 +143,15 @@ struct Side {
     grants: BTreeMap<String, RawGrants>,
 }
 
-impl SqlEngine {
+impl MysqlWireEngine {
     /// The engine of this instance's TaurusDB source, or [`EngineError::NoSyncSource`].
-    pub fn sync_source(&self, secrets: &SecretBox) -> Result<SqlEngine, EngineError> {
-        let settings: SqlSettings = serde_json::from_value(self.instance.settings.clone())
+    pub fn sync_source(&self, secrets: &SecretBox) -> Result<MysqlWireEngine, EngineError> {
+        let settings: MysqlWireSettings = serde_json::from_value(self.instance.settings.clone())
             .map_err(|e| super::corrupt(&self.instance, e))?;
         let Some(source) = settings.source else {
             return Err(EngineError::NoSyncSource);
         };
-        SqlEngine::from_settings(
+        MysqlWireEngine::from_settings(
             self.store.clone(),
             self.instance.clone(),
             EngineKind::Mysql,
@@ -280,7 +280,10 @@ impl SqlEngine {
 
     /// One reconcile of this (target) instance from `source`: read both, plan, apply. A failure
     /// to read either side fails the run; a failed write fails only its account.
-    pub async fn reconcile_from(&self, source: &SqlEngine) -> Result<SyncReport, EngineError> {
+    pub async fn reconcile_from(
+        &self,
+        source: &MysqlWireEngine,
+    ) -> Result<SyncReport, EngineError> {
         // Two servers: read side by side.
         let (source_side, target_side) =
             tokio::try_join!(source.read_side(true), self.read_side(false))?;
@@ -563,12 +566,12 @@ fn parse_hash(name: &str, auth_string: &str) -> Result<NativePasswordHash, Engin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::dialect::AuthRow;
+    use crate::mysql_wire::dialect::AuthRow;
 
     /// An engine on a MariaDB it never reaches: enough to read grants that are handed to it.
-    async fn offline_mariadb_engine(store_dir: &std::path::Path) -> SqlEngine {
+    async fn offline_mariadb_engine(store_dir: &std::path::Path) -> MysqlWireEngine {
         let secrets = SecretBox::from_slice(&[7u8; 32]);
-        let settings = SqlSettings {
+        let settings = MysqlWireSettings {
             host: "127.0.0.1".into(),
             port: 3306,
             user: "skadmin".into(),
@@ -590,7 +593,8 @@ mod tests {
             created_at: 0,
         };
         let store = Store::open_sqlite(store_dir).await.unwrap();
-        SqlEngine::from_settings(store, instance, EngineKind::Mysql, settings, &secrets).unwrap()
+        MysqlWireEngine::from_settings(store, instance, EngineKind::Mysql, settings, &secrets)
+            .unwrap()
     }
 
     #[tokio::test]
@@ -678,14 +682,14 @@ mod tests {
             "host": "127.0.0.1", "port": 3306, "user": "root", "password": "v1:sealed",
             "flavor": "mariadb"
         });
-        let settings: SqlSettings = serde_json::from_value(old.clone()).unwrap();
+        let settings: MysqlWireSettings = serde_json::from_value(old.clone()).unwrap();
         assert!(settings.source.is_none());
         assert_eq!(serde_json::to_value(&settings).unwrap(), old);
         let mut with_source = settings.clone();
         with_source.source = Some(Box::new(settings));
         let text = serde_json::to_value(&with_source).unwrap();
         assert_eq!(text["source"]["host"], "127.0.0.1");
-        let back: SqlSettings = serde_json::from_value(text).unwrap();
+        let back: MysqlWireSettings = serde_json::from_value(text).unwrap();
         assert!(back == with_source);
     }
 

@@ -18,7 +18,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, ServerError};
 use starkeep_domain::NativePasswordHash;
 
-use super::dialect::{Dialect, RawGrants, Scope, ER_CANNOT_USER, ER_NONEXISTING_GRANT};
+use super::backend_error::{ER_CANNOT_USER, ER_NONEXISTING_GRANT};
+use super::dialect::{Dialect, RawGrants, Scope};
 use super::mapping::{Grant, GrantSet, Level, MapFlavor, PrivilegeMap};
 use super::quote;
 use crate::EngineKind;
