@@ -9,7 +9,8 @@
 //!   request signed with an access key, as the cloud's SDKs sign it. The body is read (within
 //!   the body limit) to check the signature, then put back for the handler.
 //!
-//! Then the credential's project must be the path's, and its role must permit the method; the
+//! Then the credential's project must be the path's (the matched `{project_id}`), and its role
+//! must permit the route's declared [`Operation`] (a read-only caller may only read); the
 //! [`Caller`] is left in the request's extensions. Failures answer 401 with the gateway's
 //! `APIGW.0301` and a reason, never the expected signature. Repeated failures are slowed down
 //! ([`crate::throttle`]). Unknown routes never reach this layer (they answer 404 first).
@@ -18,14 +19,16 @@ mod signature;
 mod token;
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use starkeep_auth::sdk_signature::Authorization;
 use starkeep_auth::Role;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::AppState;
+use crate::extract::ProjectScope;
+use crate::operation::Operation;
+use crate::state::AppState;
 
 /// The header that carries a token, as in the cloud's IAM.
 pub const AUTH_TOKEN_HEADER: &str = "x-auth-token";
@@ -51,7 +54,7 @@ pub async fn require_caller(
         .headers()
         .get(header::AUTHORIZATION)
         .is_some_and(|v| Authorization::claims_scheme(v.as_bytes()));
-    let (mut req, caller) = if signed {
+    let (req, caller) = if signed {
         match signature::authenticate(&app, req, body_limit).await {
             Ok(pair) => pair,
             Err(refusal) => return refusal,
@@ -63,15 +66,20 @@ pub async fn require_caller(
             Err(e) => return e.into_response(),
         }
     };
-    let path_project = req.uri().path().split('/').nth(2).unwrap_or_default();
-    if caller.project_id != path_project {
+    let (mut parts, body) = req.into_parts();
+    let scope = ProjectScope::of(&mut parts).await;
+    let mut req = Request::from_parts(parts, body);
+    if caller.project_id != scope.project_id {
         return ApiError::forbidden(
             "the credential is not valid for this project",
             "凭证不属于该项目",
         )
         .into_response();
     }
-    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let writes = req
+        .extensions()
+        .get::<Operation>()
+        .is_none_or(|op| op.writes());
     if !caller.role.permits(writes) {
         return ApiError::forbidden(
             "the readonly role may only read",

@@ -6,7 +6,8 @@
 //! response is rendered in English here and re-rendered in the caller's language by
 //! [`crate::middleware::localize`], which reads `X-Language`.
 //!
-//! Backend details (a database's own error text) are logged with the request id, never sent.
+//! Backend details (a database's own error text) are logged, never sent; the log line carries the
+//! request id through the `request` span of [`crate::middleware::log_request`].
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

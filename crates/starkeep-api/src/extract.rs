@@ -5,6 +5,7 @@
 //! - [`ApiJson`]: a JSON body, whatever `Content-Type` says (the SDK sends
 //!   `application/json;charset=UTF-8`, curl users forget the header).
 //! - [`InstancePath`]: the `{project_id}` and `{instance_id}` of a path, validated.
+//! - [`ProjectScope`]: the same two as the router matched them, unvalidated, for the layers.
 //! - [`QueryParams`]: the query string as name/value pairs.
 //!
 //! Turning wire values into domain types is the handlers' first step, not this module's.
@@ -13,6 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use starkeep_domain::{InstanceId, InvalidInput, ProjectId};
 
 use crate::error::{ApiError, ErrorCode};
@@ -97,6 +99,26 @@ impl<S: Send + Sync> FromRequestParts<S> for InstancePath {
             project: ProjectId::parse(&project)?,
             instance: InstanceId::parse(&instance)?,
         })
+    }
+}
+
+/// The path parameters of a project route as the router matched them, for the layers in front
+/// of its handler (authentication, the audit recorder); handlers take [`InstancePath`].
+#[derive(Debug, Default, Deserialize)]
+pub struct ProjectScope {
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub instance_id: String,
+}
+
+impl ProjectScope {
+    /// The scope of a request; empty when its route has no such parameters.
+    pub async fn of(parts: &mut Parts) -> Self {
+        Path::<Self>::from_request_parts(parts, &())
+            .await
+            .map(|Path(scope)| scope)
+            .unwrap_or_default()
     }
 }
 

@@ -19,9 +19,12 @@ pub mod health;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod operation;
 pub mod sync;
 pub mod throttle;
 pub mod tokens;
+
+mod state;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,18 +32,15 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
-use starkeep_auth::{AccessKeys, Iam, TokenSigner};
-use starkeep_engine::Instances;
-use starkeep_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::external_iam::ExternalIam;
-use crate::throttle::{FailureLimit, FailureThrottle};
+use crate::operation::Operation;
+pub use crate::state::{AppState, AuthOptions};
 
 /// Limits the router enforces.
 #[derive(Debug, Clone, Copy)]
@@ -60,135 +60,99 @@ impl Default for Limits {
     }
 }
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-struct Inner {
-    store: Store,
-    instances: Instances,
-    iam: Iam,
-    access_keys: Option<AccessKeys>,
-    external_iam: Option<ExternalIam>,
-    throttle: FailureThrottle,
-}
-
-/// How callers may authenticate, beyond starkeep's own tokens.
-#[derive(Debug, Default)]
-pub struct AuthOptions {
-    /// With it, requests signed with an access key (`SDK-HMAC-SHA256`) are accepted.
-    pub access_keys: Option<AccessKeys>,
-    /// With it, tokens that are not starkeep's own are validated by this IAM.
-    pub external_iam: Option<ExternalIam>,
-    /// When repeated authentication failures are slowed down.
-    pub failure_limit: FailureLimit,
-}
-
-impl AppState {
-    /// starkeep's own tokens only.
-    pub fn new(store: Store, iam: Iam) -> Self {
-        Self::with_auth(store, iam, AuthOptions::default())
-    }
-
-    pub fn with_auth(store: Store, iam: Iam, auth: AuthOptions) -> Self {
-        Self::assemble(store.clone(), iam, Instances::new(store), auth)
-    }
-
-    /// State with an instance directory of the caller's making (one that can open SQL
-    /// instances' admin passwords) and starkeep's own tokens only.
-    pub fn with_instances(store: Store, iam: Iam, instances: Instances) -> Self {
-        Self::assemble(store, iam, instances, AuthOptions::default())
-    }
-
-    /// State from all its parts.
-    pub fn assemble(store: Store, iam: Iam, instances: Instances, auth: AuthOptions) -> Self {
-        Self(Arc::new(Inner {
-            instances,
-            store,
-            iam,
-            access_keys: auth.access_keys,
-            external_iam: auth.external_iam,
-            throttle: FailureThrottle::new(auth.failure_limit),
-        }))
-    }
-
-    pub fn access_keys(&self) -> Option<&AccessKeys> {
-        self.0.access_keys.as_ref()
-    }
-
-    pub fn external_iam(&self) -> Option<&ExternalIam> {
-        self.0.external_iam.as_ref()
-    }
-
-    pub fn throttle(&self) -> &FailureThrottle {
-        &self.0.throttle
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.0.store
-    }
-
-    pub fn instances(&self) -> &Instances {
-        &self.0.instances
-    }
-
-    pub fn iam(&self) -> &Iam {
-        &self.0.iam
-    }
-
-    pub fn tokens(&self) -> &TokenSigner {
-        self.0.iam.signer()
-    }
-}
-
-/// Every route of the service, each registered through its handler's `#[utoipa::path]`: the
-/// path, the methods and the document's operation all come from that one annotation, so a route
-/// cannot exist without its operation in `/openapi.json` (`tests/http.rs` checks the built router
-/// against the served document). Add routes here, and only with `routes!`.
-fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppState> {
-    let project_routes = OpenApiRouter::new()
-        .routes(routes!(
-            accounts::create::create_account,
-            accounts::list::list_accounts,
-            accounts::delete::delete_account
-        ))
-        .routes(routes!(accounts::delete::delete_account_singular))
-        .routes(routes!(accounts::update_permission::update_permission))
-        .routes(routes!(accounts::update_password::update_password))
-        .routes(routes!(
-            sync::switch::switch_sync,
-            sync::status::sync_status
-        ))
-        // Route layers run outside in: the failure throttle, authentication, then the audit
-        // recorder.
+/// One route of a project (`/v3/{project_id}/…`), declared with its operation: the failure
+/// throttle, authentication, then the audit recorder run in front of its handler (outside in).
+fn project_route(
+    state: &AppState,
+    body_bytes: usize,
+    operation: Operation,
+    (schemas, paths, handler): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    let handler = handler
         .route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), body_bytes),
+            state.clone(),
             audit::record_changes,
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), body_bytes),
             auth::require_caller,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            throttle::limit_failures,
         ));
-    let token_routes = OpenApiRouter::new()
-        .routes(routes!(
-            tokens::create::create_token,
-            tokens::validate::validate_token
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            throttle::limit_failures,
-        ));
+    token_route(state, operation, (schemas, paths, handler))
+}
 
+/// A route that takes a credential of its own (the token endpoints): the failure throttle runs
+/// in front of its handler.
+fn token_route(
+    state: &AppState,
+    operation: Operation,
+    (schemas, paths, handler): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    let handler = handler.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        throttle::limit_failures,
+    ));
+    open_route(operation, (schemas, paths, handler))
+}
+
+/// A route anyone may call, declared with its operation.
+fn open_route(
+    operation: Operation,
+    (schemas, paths, handler): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    let handler = handler.route_layer(axum::middleware::from_fn_with_state(
+        operation,
+        operation::declared,
+    ));
+    (schemas, paths, handler)
+}
+
+/// Every route of the service, each registered through its handler's `#[utoipa::path]` (the
+/// path, the methods and the document's operation all come from that one annotation, so a route
+/// cannot exist without its operation in `/openapi.json`; `tests/http.rs` checks the built router
+/// against the served document) and declared with its [`Operation`]. Add routes here, one
+/// handler per `routes!`.
+fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppState> {
+    use Operation as Op;
+    let project = |operation, route| project_route(state, body_bytes, operation, route);
+    let token = |operation, route| token_route(state, operation, route);
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(health::health))
-        .routes(routes!(metrics::metrics))
-        .routes(routes!(openapi::openapi_json))
-        .merge(token_routes)
-        .merge(project_routes)
+        .routes(open_route(Op::Health, routes!(health::health)))
+        .routes(open_route(Op::Metrics, routes!(metrics::metrics)))
+        .routes(open_route(Op::OpenApi, routes!(openapi::openapi_json)))
+        .routes(token(
+            Op::CreateToken,
+            routes!(tokens::create::create_token),
+        ))
+        .routes(token(
+            Op::ValidateToken,
+            routes!(tokens::validate::validate_token),
+        ))
+        .routes(project(
+            Op::CreateAccount,
+            routes!(accounts::create::create_account),
+        ))
+        .routes(project(
+            Op::ListAccounts,
+            routes!(accounts::list::list_accounts),
+        ))
+        .routes(project(
+            Op::DeleteAccount,
+            routes!(accounts::delete::delete_account),
+        ))
+        .routes(project(
+            Op::DeleteAccount,
+            routes!(accounts::delete::delete_account_singular),
+        ))
+        .routes(project(
+            Op::ChangePrivileges,
+            routes!(accounts::change_privileges::change_privileges),
+        ))
+        .routes(project(
+            Op::ChangePassword,
+            routes!(accounts::change_password::change_password),
+        ))
+        .routes(project(Op::SetSync, routes!(sync::switch::set_sync)))
+        .routes(project(Op::SyncStatus, routes!(sync::status::sync_status)))
 }
 
 /// The whole service. Installs the process's metrics recorder ([`metrics::install`]) if none is.

@@ -1,8 +1,9 @@
 //! The layers every request passes through, outermost first:
 //!
 //! 1. a request id (`X-Request-Id`: the client's, or a new UUID), echoed on the response;
-//! 2. [`log_request`]: one log line per request — method, path, status, latency, request id and
-//!    error code; never a query string, header value or body;
+//! 2. [`log_request`]: one log line per request — method, path, declared operation, status,
+//!    latency, request id and error code; never a query string, header value or body; whatever
+//!    is logged inside the request carries its request id;
 //! 3. [`localize`]: error bodies re-rendered in the language of `X-Language`;
 //! 4. panics caught and answered as `DBS.200500` ([`panic_response`]);
 //! 5. [`time_limit`]: a request that takes longer than the limit answers `DBS.200504`.
@@ -14,13 +15,17 @@ use axum::http::HeaderName;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use starkeep_domain::Language;
+use tracing::Instrument;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::operation::Operation;
 
 /// The request id header.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Logs one line per request.
+/// Logs one line per request, with the operation its route declared (`-` for none: an unknown
+/// route, a method the route does not take). Whatever is logged while the request is served
+/// (a backend's own error text, say) carries its request id, in the `request` span.
 pub async fn log_request(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
@@ -31,18 +36,23 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let response = next.run(req).await;
+    let span = tracing::info_span!("request", %request_id);
+    let response = next.run(req).instrument(span).await;
     let status = response.status().as_u16();
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let operation = response
+        .extensions()
+        .get::<Operation>()
+        .map_or("-", |op| op.name());
     let error_code = response
         .extensions()
         .get::<ApiError>()
         .map(|e| e.code.code())
         .unwrap_or("");
     if response.status().is_server_error() {
-        tracing::warn!(target: "starkeep::access", %method, %path, status, latency_ms, %request_id, error_code, "request");
+        tracing::warn!(target: "starkeep::access", %method, %path, operation, status, latency_ms, %request_id, error_code, "request");
     } else {
-        tracing::info!(target: "starkeep::access", %method, %path, status, latency_ms, %request_id, error_code, "request");
+        tracing::info!(target: "starkeep::access", %method, %path, operation, status, latency_ms, %request_id, error_code, "request");
     }
     response
 }

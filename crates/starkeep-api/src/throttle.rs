@@ -24,7 +24,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// How many failures a key may have in a row, and how fast it earns another try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::{start, start_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use starkeep_api::{AppState, Limits};
+use starkeep_api::{AppState, AuthOptions, Limits};
 use starkeep_auth::Iam;
+use starkeep_engine::Instances;
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
@@ -268,7 +269,15 @@ async fn every_route_is_in_the_document_and_every_operation_is_routed() {
 
     // The router the service runs, built as the binary builds it.
     let iam = Iam::new(s.store.clone(), s.signer.clone(), Duration::from_secs(60));
-    let app = starkeep_api::router(AppState::new(s.store.clone(), iam), Limits::default());
+    let app = starkeep_api::router(
+        AppState::new(
+            s.store.clone(),
+            iam,
+            Instances::new(s.store.clone()),
+            AuthOptions::default(),
+        ),
+        Limits::default(),
+    );
     let routed = routed_operations(&app);
     assert!(
         routed.contains(&("/health".to_owned(), "get".to_owned())),

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use starkeep_api::{router, AppState, Limits};
+use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, Iam, Role, SecretBox, TokenSigner};
 use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
 use starkeep_engine::mysql_wire::AddSqlInstance;
@@ -138,7 +138,12 @@ impl Fixture {
         let token = iam.issue(&project, &user.id, "admin").await.unwrap().0;
         let instances = Instances::with_secrets(store.clone(), secrets);
         let app = router(
-            AppState::with_instances(store.clone(), iam, instances.clone()),
+            AppState::new(
+                store.clone(),
+                iam,
+                instances.clone(),
+                AuthOptions::default(),
+            ),
             Limits::default(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -88,7 +88,7 @@ pub async fn run(config: &StoreConfig, args: ServeArgs) -> anyhow::Result<()> {
     );
     tokio::spawn(reconciler.clone().run());
     let app = router(
-        AppState::assemble(ctx.store.clone(), iam, instances, auth),
+        AppState::new(ctx.store.clone(), iam, instances, auth),
         limits,
     );
     let connections = ConnectionLimits {

@@ -8,9 +8,10 @@ use starkeep_engine::NewAccount;
 use utoipa::ToSchema;
 
 use super::{databases, ddl, dml, required_name, ResultBody};
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request body. The seed's spellings `userName`, `passWord` and `dataBases` are accepted too.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,8 +94,10 @@ impl TryFrom<CreateAccountBody> for NewAccount {
 pub async fn create_account(
     State(app): State<AppState>,
     path: InstancePath,
+    audit: AuditEntry,
     ApiJson(body): ApiJson<CreateAccountBody>,
 ) -> Result<Json<ResultBody>, ApiError> {
+    audit.begin(body.user_name.as_deref(), None).await?;
     let account = NewAccount::try_from(body)?;
     app.instances()
         .engine(&path.project, &path.instance)

@@ -1,4 +1,4 @@
-//! `DELETE …/starrocks/users?user_name=NAME` (and the seed's singular `…/starrocks/user`):
+//! `DELETE …/starrocks/users?user_name=NAME` (and the cloud API's singular `…/starrocks/user`):
 //! delete an account.
 //!
 //! The name comes from the query; a JSON body `{"user_name": …}` is read when the query has none.
@@ -8,10 +8,11 @@ use axum::Json;
 use serde::Deserialize;
 use starkeep_domain::{AccountName, InvalidInput};
 
-use super::{required_name, ResultBody};
+use super::ResultBody;
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::extract::{parse_json, InstancePath, QueryParams, RawBody};
-use crate::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 struct DeleteBody {
@@ -19,15 +20,18 @@ struct DeleteBody {
     user_name: Option<String>,
 }
 
-fn account_name(params: &QueryParams, body: &[u8]) -> Result<AccountName, ApiError> {
+/// The account to delete as the request names it: the query's `user_name`, else the body's.
+fn named_account(params: &QueryParams, body: &[u8]) -> Result<String, ApiError> {
     if let Some(name) = params.get("user_name") {
-        return Ok(AccountName::parse(name)?);
+        return Ok(name.to_owned());
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(InvalidInput::Missing { field: "user_name" }.into());
     }
     let body: DeleteBody = parse_json(body)?;
-    Ok(required_name(body.user_name)?)
+    Ok(body
+        .user_name
+        .ok_or(InvalidInput::Missing { field: "user_name" })?)
 }
 
 /// Delete a database account.
@@ -50,9 +54,12 @@ pub async fn delete_account(
     State(app): State<AppState>,
     path: InstancePath,
     params: QueryParams,
+    audit: AuditEntry,
     RawBody(body): RawBody,
 ) -> Result<Json<ResultBody>, ApiError> {
-    let name = account_name(&params, &body)?;
+    let name = named_account(&params, &body)?;
+    audit.begin(Some(&name), None).await?;
+    let name = AccountName::parse(&name)?;
     app.instances()
         .engine(&path.project, &path.instance)
         .await?
@@ -61,7 +68,7 @@ pub async fn delete_account(
     Ok(Json(ResultBody::SUCCESS))
 }
 
-/// Delete a database account (the seed's singular path).
+/// Delete a database account (the cloud API's singular path).
 #[utoipa::path(
     delete,
     path = "/v3/{project_id}/instances/{instance_id}/starrocks/user",
@@ -81,7 +88,8 @@ pub async fn delete_account_singular(
     state: State<AppState>,
     path: InstancePath,
     params: QueryParams,
+    audit: AuditEntry,
     body: RawBody,
 ) -> Result<Json<ResultBody>, ApiError> {
-    delete_account(state, path, params, body).await
+    delete_account(state, path, params, audit, body).await
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::extract::{InstancePath, QueryParams};
-use crate::AppState;
+use crate::state::AppState;
 
 /// One account in a list, borrowed from the engine's page: an answer is written straight from
 /// the page (which the engine may share between requests), with no copy of it.

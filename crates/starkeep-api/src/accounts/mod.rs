@@ -4,18 +4,18 @@
 //! |---|---|
 //! | [`create`] | `POST /users` |
 //! | [`list`] | `GET /users` |
-//! | [`update_permission`] | `PUT /users/permission` |
-//! | [`update_password`] | `PUT /users/password` |
+//! | [`change_privileges`] | `PUT /users/permission` |
+//! | [`change_password`] | `PUT /users/password` |
 //! | [`delete`] | `DELETE /users` and `DELETE /user` |
 //!
 //! This module holds what they share: the `{"result": "SUCCESS"}` body and the reading of
 //! wire fields into domain types.
 
+pub mod change_password;
+pub mod change_privileges;
 pub mod create;
 pub mod delete;
 pub mod list;
-pub mod update_password;
-pub mod update_permission;
 
 use serde::Serialize;
 use starkeep_domain::{AccountName, DatabaseSelection, Ddl, Dml, InvalidInput};

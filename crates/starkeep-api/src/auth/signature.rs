@@ -16,8 +16,8 @@ use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest, Signatu
 
 use super::{internal, Caller};
 use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
 use crate::throttle::ThrottleKey;
-use crate::AppState;
 
 const PROJECT_HEADER: &str = "x-project-id";
 

@@ -7,7 +7,7 @@ use starkeep_auth::TokenError;
 use super::{missing_credential, Caller};
 use crate::error::{ApiError, ErrorCode};
 use crate::external_iam::ExternalIamError;
-use crate::AppState;
+use crate::state::AppState;
 
 fn not_valid() -> ApiError {
     ApiError::unauthenticated("the token is not valid", "token 无效")

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::extract::InstancePath;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The last reconcile.
 #[derive(Debug, Serialize, ToSchema)]

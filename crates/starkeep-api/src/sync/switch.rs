@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use starkeep_domain::InvalidInput;
 use utoipa::ToSchema;
 
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
-use crate::AppState;
+use crate::operation::AuditAction;
+use crate::state::AppState;
 
 /// The request body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,12 +59,19 @@ fn requested_state(body: SyncBody) -> Result<bool, InvalidInput> {
     ),
     security(("token" = []))
 )]
-pub async fn switch_sync(
+pub async fn set_sync(
     State(app): State<AppState>,
     path: InstancePath,
+    audit: AuditEntry,
     ApiJson(body): ApiJson<SyncBody>,
 ) -> Result<Json<SyncResponse>, ApiError> {
     let enabled = requested_state(body)?;
+    let action = if enabled {
+        AuditAction::StartSync
+    } else {
+        AuditAction::StopSync
+    };
+    audit.begin(None, Some(action)).await?;
     app.instances()
         .set_sync(&path.project, &path.instance, enabled)
         .await?;

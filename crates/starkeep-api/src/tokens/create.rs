@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::{TokenBody, SUBJECT_TOKEN_HEADER};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::extract::ApiJson;
-use crate::AppState;
+use crate::state::AppState;
 
 /// `{"auth": {"identity": …, "scope": …}}`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,7 +13,7 @@ use starkeep_domain::InvalidInput;
 use super::{TokenBody, SUBJECT_TOKEN_HEADER};
 use crate::auth::AUTH_TOKEN_HEADER;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Validate a token: who it names, its project, roles and expiry.
 #[utoipa::path(

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, AccessKeys, Iam, Role, SecretBox, TokenClaims, TokenSigner};
-use starkeep_engine::EmbeddedEngine;
+use starkeep_engine::{EmbeddedEngine, Instances};
 use starkeep_store::{InstanceRecord, Project, Store};
 
 pub const ADMIN_PASSWORD: &str = "Iam-admin-Passw0rd";
@@ -102,7 +102,10 @@ pub async fn start_full(limits: Limits, failure_limit: FailureLimit) -> TestServ
         external_iam: None,
         failure_limit,
     };
-    let app = router(AppState::with_auth(store.clone(), iam, auth), limits);
+    let app = router(
+        AppState::new(store.clone(), iam, Instances::new(store.clone()), auth),
+        limits,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

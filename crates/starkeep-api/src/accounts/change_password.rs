@@ -7,9 +7,10 @@ use starkeep_domain::{AccountName, AccountPassword, InvalidInput};
 use utoipa::ToSchema;
 
 use super::{required_name, ResultBody};
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,11 +65,13 @@ pub fn credentials(
     ),
     security(("token" = []))
 )]
-pub async fn update_password(
+pub async fn change_password(
     State(app): State<AppState>,
     path: InstancePath,
+    audit: AuditEntry,
     ApiJson(body): ApiJson<UpdatePasswordBody>,
 ) -> Result<Json<ResultBody>, ApiError> {
+    audit.begin(body.user_name.as_deref(), None).await?;
     let (name, password) = credentials(body)?;
     app.instances()
         .engine(&path.project, &path.instance)

@@ -8,9 +8,10 @@ use starkeep_engine::PrivilegeChange;
 use utoipa::ToSchema;
 
 use super::{databases, ddl, dml, required_name, ResultBody};
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request body: the account, and only the fields to change (Terraform sends only what
 /// changed). A field left out, or `null`, keeps its value.
@@ -64,11 +65,13 @@ impl TryFrom<UpdatePermissionBody> for PrivilegeChange {
     ),
     security(("token" = []))
 )]
-pub async fn update_permission(
+pub async fn change_privileges(
     State(app): State<AppState>,
     path: InstancePath,
+    audit: AuditEntry,
     ApiJson(body): ApiJson<UpdatePermissionBody>,
 ) -> Result<Json<ResultBody>, ApiError> {
+    audit.begin(body.user_name.as_deref(), None).await?;
     let change = PrivilegeChange::try_from(body)?;
     app.instances()
         .engine(&path.project, &path.instance)
