@@ -127,9 +127,11 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidParameter | InstanceNotFound | AccountExists | AccountNotFound
-            | DatabaseNotFound | ReservedDatabase | SyncSourceMissing => StatusCode::BAD_REQUEST,
+            | DatabaseNotFound | ReservedDatabase | SyncSourceMissing | SystemAccount => {
+                StatusCode::BAD_REQUEST
+            }
             SyncSourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Forbidden | SystemAccount => StatusCode::FORBIDDEN,
+            Forbidden => StatusCode::FORBIDDEN,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             Throttled => StatusCode::TOO_MANY_REQUESTS,
             TokenNotFound => StatusCode::NOT_FOUND,

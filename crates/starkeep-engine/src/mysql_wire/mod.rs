@@ -42,7 +42,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
 use starkeep_auth::SecretBox;
-use starkeep_domain::{AccountName, AccountPassword, Privileges};
+use starkeep_domain::{AccountName, AccountPassword, NativePasswordHash, Privileges};
 use starkeep_store::{InstanceRecord, Store, StoreError};
 
 use crate::{
@@ -87,6 +87,9 @@ impl fmt::Debug for MysqlWireEngine {
             .finish_non_exhaustive()
     }
 }
+
+/// The built-in superuser of both engine families: listed, never changed, except its password.
+const ROOT: &str = "root";
 
 fn corrupt(instance: &InstanceRecord, what: impl fmt::Display) -> EngineError {
     EngineError::Store(StoreError::Corrupt(format!(
@@ -214,6 +217,51 @@ impl MysqlWireEngine {
         Ok(())
     }
 
+    /// After the admin account's own password changed on the server: the instance's sealed
+    /// credential becomes the new password, so the engine built from the settings next connects
+    /// with it. Should the store refuse, the old password is put back on the server, so that
+    /// starkeep is never left holding a password the server no longer takes.
+    async fn replace_admin_credential(
+        &self,
+        conn: &mut Conn,
+        password: &AccountPassword,
+    ) -> Result<(), EngineError> {
+        let current = self
+            .store
+            .instance(&self.instance.project_id, &self.instance.id)
+            .await?
+            .unwrap_or_else(|| self.instance.clone());
+        let mut settings: MysqlWireSettings =
+            serde_json::from_value(current.settings).map_err(|e| corrupt(&self.instance, e))?;
+        let old_sealed = std::mem::replace(
+            &mut settings.password,
+            self.secrets.seal(password.expose().as_bytes()),
+        );
+        let value = serde_json::to_value(&settings).expect("settings serialise");
+        if let Err(stored) = self
+            .store
+            .set_instance_settings(&self.instance.id, &value)
+            .await
+        {
+            let restored = match self.secrets.open_string(&old_sealed) {
+                Ok(old) => conn
+                    .query_drop(
+                        self.dialect
+                            .set_password(&self.admin_user, &NativePasswordHash::of(&old)),
+                    )
+                    .await
+                    .is_ok(),
+                Err(_) => false,
+            };
+            tracing::error!(
+                instance = %self.instance.id, error = %stored, restored,
+                "the admin's new password could not be stored; the old one was put back"
+            );
+            return Err(stored.into());
+        }
+        Ok(())
+    }
+
     async fn require_account(
         &self,
         conn: &mut Conn,
@@ -321,12 +369,18 @@ impl AccountEngine for MysqlWireEngine {
         .await
     }
 
+    /// root's password may be set like any account's (the cloud API allows it: Terraform's
+    /// StarRocks instance resource sets `db_root_pwd` so); other system accounts may not. Where
+    /// the account is the instance's own admin, its sealed credential is replaced in the same step
+    /// ([`Self::replace_admin_credential`]).
     async fn change_password(
         &self,
         name: &AccountName,
         password: &AccountPassword,
     ) -> Result<(), EngineError> {
-        self.check_changeable(name)?;
+        if name.as_str() != ROOT {
+            self.check_changeable(name)?;
+        }
         let _guard = self.account_lock(name.as_str()).await;
         self.bounded(async {
             let mut conn = self.conn().await?;
@@ -335,12 +389,16 @@ impl AccountEngine for MysqlWireEngine {
                 .dialect
                 .set_password(name.as_str(), &password.native_hash());
             match conn.query_drop(statement).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {}
                 Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
-                    Err(EngineError::AccountNotFound(name.as_str().to_owned()))
+                    return Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
-                Err(e) => Err(backend_error(e)),
+                Err(e) => return Err(backend_error(e)),
             }
+            if name.as_str() == self.admin_user {
+                self.replace_admin_credential(&mut conn, password).await?;
+            }
+            Ok(())
         })
         .await
     }
