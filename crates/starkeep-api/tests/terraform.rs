@@ -192,6 +192,16 @@ impl GoRequest {
 }
 
 impl Provider {
+    /// Sends `req` and checks the answer the resources check: 200 with `result: SUCCESS`.
+    async fn succeeds(&self, req: GoRequest) {
+        let (status, body) = req.send(self).await;
+        assert_eq!(
+            (status, body["result"].clone()),
+            (StatusCode::OK, json!("SUCCESS")),
+            "{body}"
+        );
+    }
+
     async fn start() -> Self {
         let stand_in = StarRocksStandIn::start(StandInConfig {
             root_password: OLD_ROOT.into(),
@@ -345,20 +355,12 @@ async fn the_provider_starts_with_an_aksk_and_manages_a_starrocks_user() {
 
     // The StarRocks user resource. Create:
     let users = p.users();
-    let (status, body) = p
-        .service(
+    p.succeeds(p.service(
             Method::POST,
             &users,
             &[],
             Some(json!({"user_name": "tf_user", "password": "Tf-user-pw1", "databases": ["sales"], "dml": 1})),
-        )
-        .send(&p)
-        .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
+)).await;
     assert!(p.stand_in.has_user("tf_user"));
     // Read (QueryHtapStarrocksUsers: limit, offset and the user's name):
     let read = |p: &Provider| {
@@ -375,52 +377,31 @@ async fn the_provider_starts_with_an_aksk_and_manages_a_starrocks_user() {
     assert_eq!(user["user_name"], "tf_user");
     assert_eq!(user["dml"], 1);
     // Update: the password, then the permission (only what changed).
-    let (status, body) = p
-        .service(
-            Method::PUT,
-            &format!("{users}/password"),
-            &[],
-            Some(json!({"user_name": "tf_user", "password": "Tf-user-pw2"})),
-        )
-        .send(&p)
-        .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
+    p.succeeds(p.service(
+        Method::PUT,
+        &format!("{users}/password"),
+        &[],
+        Some(json!({"user_name": "tf_user", "password": "Tf-user-pw2"})),
+    ))
+    .await;
     assert_eq!(
         p.stand_in.password_hash("tf_user").unwrap(),
         starkeep_domain::NativePasswordHash::of("Tf-user-pw2").as_str()
     );
-    let (status, body) = p
-        .service(
-            Method::PUT,
-            &format!("{users}/permission"),
-            &[],
-            Some(json!({"user_name": "tf_user", "databases": ["ads"]})),
-        )
-        .send(&p)
-        .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
+    p.succeeds(p.service(
+        Method::PUT,
+        &format!("{users}/permission"),
+        &[],
+        Some(json!({"user_name": "tf_user", "databases": ["ads"]})),
+    ))
+    .await;
     let (_, body) = read(&p).send(&p).await;
     let user = &body["user_details"][0];
     assert_eq!(user["databases"], json!(["ads"]), "{body}");
     assert_eq!(user["dml"], 1);
     // Delete (user_name in the query; Content-Type set, no body):
-    let (status, body) = p
-        .service(Method::DELETE, &users, &[("user_name", "tf_user")], None)
-        .send(&p)
+    p.succeeds(p.service(Method::DELETE, &users, &[("user_name", "tf_user")], None))
         .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
     assert!(!p.stand_in.has_user("tf_user"));
     // ...and a read after it finds nothing (the provider then drops it from its state).
     let (status, body) = read(&p).send(&p).await;
@@ -436,20 +417,13 @@ async fn the_provider_starts_with_an_aksk_and_manages_a_starrocks_user() {
 async fn roots_password_set_by_the_instance_resource_leaves_starkeep_working() {
     let p = Provider::start().await;
     let users = p.users();
-    let (status, body) = p
-        .service(
-            Method::PUT,
-            &format!("{users}/password"),
-            &[],
-            Some(json!({"user_name": "root", "password": "New-root-pw2"})),
-        )
-        .send(&p)
-        .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
+    p.succeeds(p.service(
+        Method::PUT,
+        &format!("{users}/password"),
+        &[],
+        Some(json!({"user_name": "root", "password": "New-root-pw2"})),
+    ))
+    .await;
     assert_eq!(
         p.stand_in.password_hash("root").unwrap(),
         starkeep_domain::NativePasswordHash::of("New-root-pw2").as_str()
@@ -463,22 +437,13 @@ async fn roots_password_set_by_the_instance_resource_leaves_starkeep_working() {
         .prefer_socket(false);
     assert!(mysql_async::Conn::new(old).await.is_err());
     // ...and starkeep still creates accounts, on new connections.
-    let (status, body) = p
-        .service(
-            Method::POST,
-            &users,
-            &[],
-            Some(
-                json!({"user_name": "after_root", "password": "After-pw1", "databases": ["sales"]}),
-            ),
-        )
-        .send(&p)
-        .await;
-    assert_eq!(
-        (status, body["result"].clone()),
-        (StatusCode::OK, json!("SUCCESS")),
-        "{body}"
-    );
+    p.succeeds(p.service(
+        Method::POST,
+        &users,
+        &[],
+        Some(json!({"user_name": "after_root", "password": "After-pw1", "databases": ["sales"]})),
+    ))
+    .await;
     assert!(p.stand_in.has_user("after_root"));
     // root's privileges and root itself stay: 400 with the catalogue's code, not 403.
     for (method, path, body) in [

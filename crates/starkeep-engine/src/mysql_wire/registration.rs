@@ -145,8 +145,14 @@ impl AddSqlInstance {
                 target: shown.clone(),
                 detail: mysql_error_text(&e),
             })?;
+        // A StarRocks frontend's `VERSION()` answers the MySQL version it claims; its own is
+        // `current_version()` ("3.3.2 <commit>").
+        let version_query = match self.kind {
+            EngineKind::StarRocks => "SELECT current_version()",
+            _ => "SELECT VERSION()",
+        };
         let version: Option<String> =
-            tokio::time::timeout(self.timeout, conn.query_first("SELECT VERSION()"))
+            tokio::time::timeout(self.timeout, conn.query_first(version_query))
                 .await
                 .map_err(within("reading the version"))?
                 .map_err(|e| RegistrationError::Connect {
@@ -164,17 +170,7 @@ impl AddSqlInstance {
             None => dialect.default_map(),
         };
         if self.kind == EngineKind::StarRocks {
-            // `VERSION()` answers the MySQL version a frontend claims; StarRocks' own is
-            // `current_version()` ("3.3.2 <commit>").
-            let own: Option<String> =
-                tokio::time::timeout(self.timeout, conn.query_first("SELECT current_version()"))
-                    .await
-                    .map_err(within("reading the version"))?
-                    .map_err(|e| RegistrationError::Connect {
-                        target: shown.clone(),
-                        detail: mysql_error_text(&e),
-                    })?;
-            if let Some(version) = own.as_deref().and_then(major_minor) {
+            if let Some(version) = version.as_deref().and_then(major_minor) {
                 map.validate_for_starrocks(version)?;
             }
         }
