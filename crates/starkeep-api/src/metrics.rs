@@ -48,7 +48,7 @@ fn describe() {
         HTTP_REQUESTS,
         "HTTP requests by method, matched route and status class"
     );
-    starkeep_engine::describe_sync_metrics();
+    starkeep_sync::describe_sync_metrics();
 }
 
 /// The counters, in the Prometheus text format.

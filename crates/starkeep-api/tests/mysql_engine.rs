@@ -694,47 +694,6 @@ async fn a_create_that_fails_at_the_grant_step_leaves_no_user() {
 }
 
 #[tokio::test]
-async fn adding_an_instance_checks_the_admin() {
-    let prefix = format!("t{:06x}", rand::random::<u32>() & 0xff_ffff);
-    // No such password.
-    let refused = Fixture::serve(
-        prefix.clone(),
-        format!("{prefix}_a"),
-        format!("{prefix}_b"),
-        Some(("root", "not-the-password")),
-    )
-    .await
-    .err()
-    .expect("a wrong password is refused");
-    assert!(refused.contains("cannot connect"), "{refused}");
-    assert!(!refused.contains("not-the-password"), "{refused}");
-
-    // An account that may log in but not create users.
-    let weak = format!("{prefix}_weak");
-    let mut root_conn = root().await;
-    root_conn
-        .query_drop(format!(
-            "CREATE USER '{weak}'@'%' IDENTIFIED BY 'Weak_1234'"
-        ))
-        .await
-        .unwrap();
-    let refused = Fixture::serve(
-        prefix.clone(),
-        format!("{prefix}_a"),
-        format!("{prefix}_b"),
-        Some((&weak, "Weak_1234")),
-    )
-    .await
-    .err()
-    .expect("an admin that cannot create users is refused");
-    assert!(refused.contains("cannot create users"), "{refused}");
-    root_conn
-        .query_drop(format!("DROP USER '{weak}'@'%'"))
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
 async fn an_unfinished_create_is_repaired() {
     let fx = Fixture::new(None).await;
     // What a create killed between CREATE USER and its last GRANT leaves on MariaDB: a user with

@@ -62,26 +62,20 @@ pub struct EmbeddedEngine {
 }
 
 impl EmbeddedEngine {
-    /// The engine of `instance`, read from the store at data version `version`.
+    /// The engine of `instance` with its `settings`, read from the store at data version `version`.
     pub(crate) fn new(
         store: Store,
         instance: InstanceRecord,
+        settings: EmbeddedSettings,
         version: Option<u64>,
-    ) -> Result<Self, EngineError> {
-        let settings: EmbeddedSettings = serde_json::from_value(instance.settings.clone())
-            .map_err(|e| {
-                EngineError::Store(StoreError::Corrupt(format!(
-                    "settings of embedded instance {}: {e}",
-                    instance.id
-                )))
-            })?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             store,
             instance,
             settings,
             version,
             pages: Mutex::default(),
-        })
+        }
     }
 
     /// Adds an embedded instance with the given databases (deduplicated, kept in order) and its

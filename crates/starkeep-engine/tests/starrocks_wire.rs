@@ -1,8 +1,8 @@
 //! The `starrocks` engine over the wire, against the test kit's StarRocks stand-in (a
 //! MySQL-protocol server that answers as StarRocks' FE source says a frontend answers): the six
 //! operations, repair of a cut-off create, read-back of grants made by hand, permission changes
-//! racing a hand-made REVOKE, registration's checks (server version, the admin's default role),
-//! and account sync into a StarRocks target from the MariaDB on 127.0.0.1:3306.
+//! racing a hand-made REVOKE, and registration's checks (server version, the admin's default
+//! role). Account sync into a StarRocks target is `starkeep-sync`'s `tests/starrocks_target.rs`.
 //!
 //! Not here: whether a real StarRocks frontend answers as the stand-in does (README, StarRocks).
 
@@ -14,7 +14,6 @@ use starkeep_domain::{
     AccountName, AccountPassword, DatabaseSelection, Ddl, Dml, NativePasswordHash, PageRequest,
     Privileges,
 };
-use starkeep_engine::mysql_wire::sync::{connect_source, set_source};
 use starkeep_engine::mysql_wire::{AddSqlInstance, RegistrationError};
 use starkeep_engine::{
     AccountEngine, AccountQuery, EngineError, EngineKind, Instances, MysqlWireEngine, NewAccount,
@@ -31,7 +30,6 @@ struct Fixture {
     store: Store,
     instances: Instances,
     record: InstanceRecord,
-    secrets: SecretBox,
     _dir: tempfile::TempDir,
 }
 
@@ -66,13 +64,14 @@ impl Fixture {
             store,
             instances,
             record,
-            secrets,
             _dir: dir,
         }
     }
 
     fn engine(&self) -> std::sync::Arc<MysqlWireEngine> {
-        self.instances.sql_engine(self.record.clone()).unwrap()
+        self.instances
+            .mysql_wire_engine(self.record.clone())
+            .unwrap()
     }
 
     /// A root session of the stand-in, for what is done "by hand" behind starkeep's back.
@@ -533,118 +532,5 @@ impl Fixture {
             .pass(Some(ROOT_PASSWORD))
             .prefer_socket(false);
         mysql_async::Conn::new(opts).await.unwrap()
-    }
-}
-
-/// A user on the shared MariaDB (the sync source), dropped when the test ends.
-struct SourceUsers {
-    names: Vec<String>,
-}
-
-impl SourceUsers {
-    async fn root() -> mysql_async::Conn {
-        let opts = mysql_async::OptsBuilder::default()
-            .ip_or_hostname("127.0.0.1")
-            .tcp_port(3306)
-            .user(Some("root"))
-            .prefer_socket(false);
-        mysql_async::Conn::new(opts).await.unwrap()
-    }
-
-    async fn drop_all(&self) {
-        let mut root = Self::root().await;
-        for n in &self.names {
-            root.query_drop(format!("DROP USER IF EXISTS '{n}'@'%'"))
-                .await
-                .unwrap();
-        }
-    }
-}
-
-#[tokio::test]
-async fn sync_into_a_starrocks_target_reports_a_clash_made_mid_run_and_leaves_it_alone() {
-    let tag = format!("srw{:06x}", rand::random::<u32>() & 0xff_ffff);
-    let app = format!("{tag}_app");
-    let clash = format!("{tag}_clash");
-    let refused = format!("{tag} bad");
-    let users = SourceUsers {
-        names: vec![app.clone(), clash.clone(), refused.clone()],
-    };
-    let mut source_root = SourceUsers::root().await;
-    for statement in [
-        format!("CREATE USER '{app}'@'%' IDENTIFIED BY 'Src-app-1'"),
-        format!("GRANT SELECT ON `sales`.* TO '{app}'@'%'"),
-        format!("CREATE USER '{clash}'@'%' IDENTIFIED BY 'Src-clash-1'"),
-        format!("GRANT SELECT ON `sales`.* TO '{clash}'@'%'"),
-        format!("CREATE USER '{refused}'@'%' IDENTIFIED BY 'Src-bad-1'"),
-        format!("GRANT SELECT ON `sales`.* TO '{refused}'@'%'"),
-    ] {
-        source_root.query_drop(statement).await.unwrap();
-    }
-    let outcome = async move {
-        let f = Fixture::start(&["sales"]).await;
-        // Someone makes the clashing name at the target while sync is about to create it.
-        f.stand_in.on_statement(
-            &format!("CREATE USER '{clash}'"),
-            Trigger::Execute(format!(
-                "CREATE USER '{clash}'@'%' IDENTIFIED BY 'Theirs-1'"
-            )),
-        );
-        let source = connect_source(
-            "mysql://root@127.0.0.1:3306",
-            &Zeroizing::new(String::new()),
-            Duration::from_secs(5),
-            &f.secrets,
-        )
-        .await
-        .unwrap();
-        let record = set_source(&f.store, &f.record, source).await.unwrap();
-        let (target, source_engine) = f.instances.sync_pair(record.clone()).unwrap();
-        let theirs = NativePasswordHash::of("Theirs-1");
-        for run in 0..2 {
-            let report = target.reconcile_from(&source_engine).await.unwrap();
-            assert!(
-                report.failed.iter().all(|r| !r.name.starts_with(&tag)),
-                "run {run}: {:?}",
-                report.failed
-            );
-            assert!(
-                report.conflicts.iter().any(|r| r.name == clash),
-                "run {run}: {:?}",
-                report.conflicts
-            );
-            let skipped = report.skipped.iter().find(|r| r.name == refused);
-            assert!(
-                skipped.is_some_and(|r| r.reason.contains("StarRocks refuses")),
-                "run {run}: {:?}",
-                report.skipped
-            );
-            // The clashing account is untouched: its own password, no grants.
-            assert_eq!(f.stand_in.password_hash(&clash).unwrap(), theirs.as_str());
-            assert!(f
-                .stand_in
-                .grant_lines(&clash)
-                .iter()
-                .all(|l| !l.contains(" ON ")));
-            assert!(!f
-                .store
-                .owned_accounts(&record.id)
-                .await
-                .unwrap()
-                .contains(&clash));
-        }
-        assert_eq!(
-            f.stand_in.password_hash(&app).unwrap(),
-            NativePasswordHash::of("Src-app-1").as_str()
-        );
-        assert!(f.stand_in.grant_lines(&app).contains(&format!(
-            "GRANT SELECT ON ALL TABLES IN DATABASE sales TO USER '{app}'@'%'"
-        )));
-        assert!(!f.stand_in.has_user(&refused));
-    };
-    let result = tokio::spawn(outcome).await;
-    users.drop_all().await;
-    if let Err(e) = result {
-        std::panic::resume_unwind(e.into_panic());
     }
 }

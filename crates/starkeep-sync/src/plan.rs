@@ -25,7 +25,7 @@ use std::fmt;
 
 use starkeep_domain::{DatabaseSelection, NativePasswordHash, Privileges};
 
-use crate::{MirrorAccount, NATIVE_PLUGIN};
+use starkeep_engine::{MirrorAccount, NATIVE_PLUGIN};
 
 /// One write at the target.
 #[derive(Debug, Clone, PartialEq, Eq)]

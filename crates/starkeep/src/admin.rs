@@ -9,10 +9,10 @@ use anyhow::{anyhow, bail, Context as _};
 use serde_json::json;
 use starkeep_auth::{password, AccessKeyError, AccessKeys, Role};
 use starkeep_domain::ProjectId;
-use starkeep_engine::mysql_wire::sync::{connect_source, set_source};
-use starkeep_engine::mysql_wire::AddSqlInstance;
-use starkeep_engine::{EmbeddedEngine, EngineKind};
+use starkeep_engine::mysql_wire::{connect_source, set_source, AddSqlInstance};
+use starkeep_engine::{EmbeddedEngine, EngineConfig, EngineKind};
 use starkeep_store::{AuditFilter, Project, Store, StoreError};
+use starkeep_sync::{RunReport, SyncStatus};
 use zeroize::Zeroizing;
 
 use crate::context::{Context, StoreConfig};
@@ -317,13 +317,7 @@ pub async fn instance_add(
             }
         }
     };
-    let mut settings = record.settings.clone();
-    if let Some(password) = settings.get_mut("password") {
-        *password = json!("<sealed>");
-    }
-    if let Some(password) = settings.pointer_mut("/source/password") {
-        *password = json!("<sealed>");
-    }
+    let settings = EngineConfig::of(&record)?.redacted();
     print_id(
         json,
         record.id.as_str(),
@@ -350,9 +344,11 @@ pub async fn instance_set_source(
         .into_iter()
         .find(|r| r.id.as_str() == instance)
         .ok_or_else(|| anyhow!("no instance {instance:?} (see `starkeep instance list`)"))?;
-    match record.engine.parse::<EngineKind>() {
-        Ok(EngineKind::Mysql | EngineKind::StarRocks) => {}
-        _ => bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source"),
+    if !matches!(
+        EngineConfig::of(&record),
+        Ok(EngineConfig::MysqlWire { .. })
+    ) {
+        bail!("only mysql and starrocks instances can sync accounts from a TaurusDB source");
     }
     let password = read_secret(password_env)?;
     let secrets = ctx.secret_box().await?;
@@ -376,84 +372,72 @@ pub async fn sync_status(
         .await?
         .into_iter()
         .filter(|r| instance.is_none_or(|id| r.id.as_str() == id))
-        .filter(|r| instance.is_some() || r.engine != EngineKind::Embedded.as_str())
+        .filter(|r| {
+            instance.is_some() || !matches!(EngineConfig::of(r), Ok(EngineConfig::Embedded(_)))
+        })
         .collect();
     if let (Some(id), true) = (instance, records.is_empty()) {
         bail!("no instance {id:?} (see `starkeep instance list`)");
     }
-    let mut rows = Vec::new();
+    let mut statuses = Vec::new();
     for record in &records {
-        let run = ctx.store.last_sync_run(&record.id).await?;
-        let has_source = record.settings.get("source").is_some();
-        let last_run = run.map(|run| {
-            json!({
-                "started_at": run.started_at, "duration_ms": run.duration_ms,
-                "outcome": run.outcome, "holder": run.holder,
-                "report": serde_json::from_str::<serde_json::Value>(&run.report)
-                    .unwrap_or(serde_json::Value::Null),
-            })
-        });
-        rows.push(json!({
-            "instance_id": record.id.as_str(), "sync_enabled": record.sync_enabled,
-            "has_source": has_source, "last_run": last_run,
-        }));
+        statuses.push((record, SyncStatus::of(&ctx.store, record).await?));
     }
     if json {
+        let rows: Vec<_> = statuses
+            .iter()
+            .map(|(record, status)| {
+                json!({
+                    "instance_id": record.id.as_str(), "sync_enabled": status.sync_enabled,
+                    "has_source": status.has_source, "last_run": status.last_run,
+                })
+            })
+            .collect();
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
-    for row in rows {
+    for (record, status) in statuses {
         println!(
             "{}  sync {}  source {}",
-            row["instance_id"].as_str().unwrap_or(""),
-            if row["sync_enabled"] == true {
-                "on"
-            } else {
-                "off"
-            },
-            if row["has_source"] == true {
-                "set"
-            } else {
-                "none"
-            },
+            record.id.as_str(),
+            if status.sync_enabled { "on" } else { "off" },
+            if status.has_source { "set" } else { "none" },
         );
-        let run = &row["last_run"];
-        if run.is_null() {
+        let Some(run) = status.last_run else {
             println!("  no run yet");
             continue;
-        }
-        let report = &run["report"];
+        };
         println!(
             "  last run at {} ({} ms): {}",
-            time::OffsetDateTime::from_unix_timestamp(run["started_at"].as_i64().unwrap_or(0))
+            time::OffsetDateTime::from_unix_timestamp(run.started_at)
                 .map(|t| t.to_string())
                 .unwrap_or_default(),
-            run["duration_ms"],
-            run["outcome"].as_str().unwrap_or("")
+            run.duration_ms,
+            run.outcome
         );
-        if let Some(error) = report.get("error") {
-            println!("  error: {}", error.as_str().unwrap_or(""));
-            continue;
-        }
+        let report = match run.report {
+            Some(RunReport::Failed { error }) => {
+                println!("  error: {error}");
+                continue;
+            }
+            Some(RunReport::Finished(report)) => report,
+            None => {
+                // A report that does not read: its counts are unknown.
+                println!("  created null updated null dropped null unchanged null writes null");
+                continue;
+            }
+        };
         println!(
             "  created {} updated {} dropped {} unchanged {} writes {}",
-            report["created"],
-            report["updated"],
-            report["dropped"],
-            report["unchanged"],
-            report["writes"]
+            report.created, report.updated, report.dropped, report.unchanged, report.writes
         );
-        for (what, key) in [
-            ("skipped", "skipped"),
-            ("conflict", "conflicts"),
-            ("failed", "failed"),
+        for (what, entries) in [
+            ("skipped", &report.skipped),
+            ("conflict", &report.conflicts),
+            ("failed", &report.failed),
         ] {
-            for entry in report[key].as_array().into_iter().flatten() {
-                println!(
-                    "  {what} {}: {}",
-                    entry["name"].as_str().unwrap_or(""),
-                    entry["reason"].as_str().unwrap_or("")
-                );
+            for entry in entries {
+                println!("  {what} {}: {}", entry.name, entry.reason);
             }
         }
     }

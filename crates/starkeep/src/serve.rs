@@ -10,8 +10,9 @@ use starkeep_api::throttle::FailureLimit;
 use starkeep_api::{router, AppState, AuthOptions, Limits};
 use starkeep_auth::{password, AccessKeys, Iam, Role};
 use starkeep_engine::EmbeddedEngine;
-use starkeep_engine::{Instances, Reconciler, SyncSchedule};
+use starkeep_engine::Instances;
 use starkeep_store::{Store, StoreError};
+use starkeep_sync::{Reconciler, SyncSchedule};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 

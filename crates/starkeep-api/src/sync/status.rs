@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
+use starkeep_sync::{AccountSync, RunReport};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -23,7 +24,7 @@ pub struct SyncRunBody {
     /// Counts (created, updated, dropped, unchanged, writes) and the skipped, conflicting and
     /// failed accounts with their reasons; `{"error": ...}` for a failed run.
     #[schema(value_type = Object)]
-    pub report: serde_json::Value,
+    pub report: Option<RunReport>,
 }
 
 /// The answer.
@@ -52,19 +53,18 @@ pub async fn sync_status(
     State(app): State<AppState>,
     path: InstancePath,
 ) -> Result<Json<SyncStatusResponse>, ApiError> {
-    let (record, run) = app
-        .instances()
-        .sync_status(&path.project, &path.instance)
+    let status = AccountSync::new(app.instances().clone())
+        .status(&path.project, &path.instance)
         .await?;
     Ok(Json(SyncStatusResponse {
-        sync_enabled: record.sync_enabled,
-        has_source: record.settings.get("source").is_some(),
-        last_run: run.map(|run| SyncRunBody {
+        sync_enabled: status.sync_enabled,
+        has_source: status.has_source,
+        last_run: status.last_run.map(|run| SyncRunBody {
             started_at: run.started_at,
             duration_ms: run.duration_ms,
             outcome: run.outcome,
             holder: run.holder,
-            report: serde_json::from_str(&run.report).unwrap_or(serde_json::Value::Null),
+            report: run.report,
         }),
     }))
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use starkeep_domain::InvalidInput;
+use starkeep_sync::AccountSync;
 use utoipa::ToSchema;
 
 use crate::audit::AuditEntry;
@@ -72,7 +73,7 @@ pub async fn set_sync(
         AuditAction::StopSync
     };
     audit.begin(None, Some(action)).await?;
-    app.instances()
+    AccountSync::new(app.instances().clone())
         .set_sync(&path.project, &path.instance, enabled)
         .await?;
     Ok(Json(SyncResponse { success: true }))

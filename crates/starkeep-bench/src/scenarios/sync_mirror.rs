@@ -4,9 +4,9 @@
 //!
 //! The source is the MariaDB on 127.0.0.1:3306, given 10,000 accounts named `skbsync_…` (each
 //! with its own password hash and SELECT, or SELECT/INSERT/UPDATE/DELETE, on one database); the
-//! target is a MariaDB of the bench's own ([`OwnMariadb`]). The reconcile is the engine's own
-//! (`MysqlWireEngine::reconcile_from`, the call the server's sync loop makes), run in this process on
-//! a store of its own. The target's general log (to its `mysql.general_log` table, on for all
+//! target is a MariaDB of the bench's own ([`OwnMariadb`]). The reconcile is account sync's own
+//! (`AccountSync::reconcile`, the call the server's sync loop makes), run in this process on a
+//! store of its own. The target's general log (to its `mysql.general_log` table, on for all
 //! three phases alike) gives the statements: those the mirror wrote are replayed on one
 //! connection, after the mirrored accounts are dropped again, as the reference; and the no-op
 //! run's statements are counted from it, independently of what the engine reports. The
@@ -18,10 +18,10 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use starkeep_auth::SecretBox;
 use starkeep_domain::NativePasswordHash;
-use starkeep_engine::mysql_wire::sync::{connect_source, set_source};
-use starkeep_engine::mysql_wire::AddSqlInstance;
+use starkeep_engine::mysql_wire::{connect_source, set_source, AddSqlInstance};
 use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::Store;
+use starkeep_sync::AccountSync;
 use zeroize::Zeroizing;
 
 use super::Settings;
@@ -257,13 +257,13 @@ async fn measure(
     .await?;
     let record = set_source(&store, &record, source_settings).await?;
     let instances = Instances::with_secrets(store.clone(), secrets);
-    let (target, source_engine) = instances.sync_pair(record)?;
+    let sync = AccountSync::new(instances);
 
     // 1. The first mirror.
     progress::line("scenario 4: first mirror");
     general_log(&mut target_root, true).await?;
     let started = Instant::now();
-    let first = target.reconcile_from(&source_engine).await?;
+    let first = sync.reconcile(record.clone()).await?;
     let mirror_s = started.elapsed().as_secs_f64();
     general_log(&mut target_root, false).await?;
     let mirror_log = logged_statements(&mut target_root).await?;
@@ -324,7 +324,7 @@ async fn measure(
     progress::line("scenario 4: no-op reconcile");
     general_log(&mut target_root, true).await?;
     let started = Instant::now();
-    let noop = target.reconcile_from(&source_engine).await?;
+    let noop = sync.reconcile(record.clone()).await?;
     let noop_s = started.elapsed().as_secs_f64();
     general_log(&mut target_root, false).await?;
     let noop_log = logged_statements(&mut target_root).await?;

@@ -1,20 +1,16 @@
-//! How a MySQL-wire instance is reached: its stored settings ([`MysqlWireSettings`]), the dialect
-//! its kind and flavor name, and the bounded pool of admin connections an engine keeps. What the
-//! engine does over those connections lives beside this file, not here.
+//! How a MySQL-wire instance is reached: its stored settings ([`MysqlWireSettings`]) and the
+//! bounded pool of admin connections an engine keeps. The dialect the settings name is
+//! [`crate::WireDialect`]'s; what the engine does over the connections lives beside this file.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mysql_async::{Conn, Pool};
 use serde::{Deserialize, Serialize};
 
-use super::dialect::Dialect;
-use super::mysql::{MysqlDialect, MysqlFlavor};
 use super::registration::ConnectionTarget;
-use super::starrocks::StarRocksDialect;
 use super::MysqlWireEngine;
-use crate::{EngineError, EngineKind};
+use crate::EngineError;
 
 /// How long an engine operation may take unless the instance says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,21 +50,6 @@ impl fmt::Debug for MysqlWireSettings {
             .field("password", &"<sealed>")
             .field("flavor", &self.flavor)
             .finish_non_exhaustive()
-    }
-}
-
-/// The dialect and mapping of a kind and flavor, with an operator's map applied.
-pub(super) fn dialect_for(kind: EngineKind, flavor: Option<&str>) -> Option<Arc<dyn Dialect>> {
-    match kind {
-        EngineKind::Mysql => {
-            let flavor = match flavor {
-                Some("mysql") => MysqlFlavor::Mysql,
-                _ => MysqlFlavor::MariaDb,
-            };
-            Some(Arc::new(MysqlDialect::new(flavor)))
-        }
-        EngineKind::StarRocks => Some(Arc::new(StarRocksDialect)),
-        EngineKind::Embedded => None,
     }
 }
 

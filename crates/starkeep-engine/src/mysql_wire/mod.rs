@@ -26,11 +26,12 @@ mod create;
 pub mod dialect;
 mod grants;
 pub mod mapping;
+mod mirror;
 pub mod mysql;
 mod quote;
 mod registration;
+mod source;
 pub mod starrocks;
-pub mod sync;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -45,29 +46,46 @@ use starkeep_auth::SecretBox;
 use starkeep_domain::{AccountName, AccountPassword, NativePasswordHash, Privileges};
 use starkeep_store::{InstanceRecord, Store, StoreError};
 
+use crate::config::{EngineConfig, WireDialect};
 use crate::{
     AccountEngine, AccountPage, AccountQuery, EngineError, EngineKind, NewAccount, PrivilegeChange,
 };
 use backend_error::backend_error;
-use connection::{dialect_for, pool_for, ConnWhenNeeded};
+use connection::{pool_for, ConnWhenNeeded};
 use dialect::Dialect;
 use mapping::PrivilegeMap;
 
 pub use backend_error::mysql_error_text;
 pub use connection::{MysqlWireSettings, DEFAULT_POOL_MAX, DEFAULT_TIMEOUT};
 pub use registration::{AddSqlInstance, ConnectionTarget, RegistrationError};
+pub use source::{connect_source, set_source};
 
-/// The SQL engine of one instance.
+/// Which server an engine reaches on behalf of its instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Server {
+    /// The instance's own server.
+    Instance,
+    /// The instance's TaurusDB source, as `user@host:port`.
+    SyncSource(String),
+}
+
+/// The MySQL-wire engine of one instance (or of its TaurusDB source).
 pub struct MysqlWireEngine {
     store: Store,
     instance: InstanceRecord,
+    server: Server,
     dialect: Arc<dyn Dialect>,
     map: PrivilegeMap,
     pool: Pool,
     admin_user: String,
     timeout: Duration,
-    /// The store's secret key: account sync seals the hashes it applied with it.
+    /// The store's secret key, which opens the source's admin password.
     secrets: SecretBox,
+    /// How the instance's TaurusDB source is reached, if it has one.
+    source_settings: Option<MysqlWireSettings>,
+    /// The source's engine once built: kept with this one, so that its connections live as long
+    /// as the instance's settings do, not one sync run.
+    source: Mutex<Option<Arc<MysqlWireEngine>>>,
     /// One change at a time per account in this process, so that concurrent permission changes
     /// end in one of the requested states, never a mix.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -82,6 +100,7 @@ impl fmt::Debug for MysqlWireEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MysqlWireEngine")
             .field("instance", &self.instance.id)
+            .field("server", &self.server)
             .field("dialect", &self.dialect)
             .field("admin_user", &self.admin_user)
             .finish_non_exhaustive()
@@ -90,6 +109,40 @@ impl fmt::Debug for MysqlWireEngine {
 
 /// The built-in superuser of both engine families: listed, never changed, except its password.
 const ROOT: &str = "root";
+
+impl Server {
+    /// The server in a message: `instance ID`, or the TaurusDB source of one.
+    fn name(&self, instance: &InstanceRecord) -> String {
+        match self {
+            Server::Instance => format!("instance {}", instance.id),
+            Server::SyncSource(at) => {
+                format!("the TaurusDB source {at} of instance {}", instance.id)
+            }
+        }
+    }
+
+    /// [`Server::name`] with the engine kind before an instance's own server.
+    fn name_with_kind(&self, instance: &InstanceRecord, kind: EngineKind) -> String {
+        match self {
+            Server::Instance => format!("{kind} {}", self.name(instance)),
+            Server::SyncSource(_) => self.name(instance),
+        }
+    }
+
+    /// `error` as this server's: a source's failures name the source, so they are not taken for
+    /// the instance's own (whose failures read as before).
+    fn names_its_errors(&self, instance: &InstanceRecord, error: EngineError) -> EngineError {
+        let Server::SyncSource(_) = self else {
+            return error;
+        };
+        let named = |detail: String| format!("{}: {detail}", self.name(instance));
+        match error {
+            EngineError::BackendUnavailable(d) => EngineError::BackendUnavailable(named(d)),
+            EngineError::Backend(d) => EngineError::Backend(named(d)),
+            other => other,
+        }
+    }
+}
 
 fn corrupt(instance: &InstanceRecord, what: impl fmt::Display) -> EngineError {
     EngineError::Store(StoreError::Corrupt(format!(
@@ -105,25 +158,29 @@ impl MysqlWireEngine {
         instance: InstanceRecord,
         secrets: &SecretBox,
     ) -> Result<Self, EngineError> {
-        let kind: EngineKind = instance
-            .engine
-            .parse()
-            .map_err(|e: String| corrupt(&instance, e))?;
-        let settings: MysqlWireSettings =
-            serde_json::from_value(instance.settings.clone()).map_err(|e| corrupt(&instance, e))?;
-        Self::from_settings(store, instance, kind, settings, secrets)
+        let EngineConfig::MysqlWire { dialect, settings } = EngineConfig::of(&instance)? else {
+            return Err(corrupt(&instance, "not a MySQL-wire engine"));
+        };
+        Self::from_settings(
+            store,
+            instance,
+            Server::Instance,
+            dialect,
+            settings,
+            secrets,
+        )
     }
 
     /// The engine of a server reached as `settings` say, on behalf of `instance`.
     fn from_settings(
         store: Store,
         instance: InstanceRecord,
-        kind: EngineKind,
-        settings: MysqlWireSettings,
+        server: Server,
+        dialect: WireDialect,
+        mut settings: MysqlWireSettings,
         secrets: &SecretBox,
     ) -> Result<Self, EngineError> {
-        let dialect = dialect_for(kind, settings.flavor.as_deref())
-            .ok_or_else(|| corrupt(&instance, "not a SQL engine"))?;
+        let dialect = dialect.statements();
         let map = match &settings.privilege_map {
             Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())
                 .map_err(|e| corrupt(&instance, e))?,
@@ -131,8 +188,8 @@ impl MysqlWireEngine {
         };
         let password = secrets.open_string(&settings.password).map_err(|_| {
             EngineError::BackendUnavailable(format!(
-                "the admin password of instance {} does not open with this store's secret key",
-                instance.id
+                "the admin password of {} does not open with this store's secret key",
+                server.name(&instance)
             ))
         })?;
         let target = ConnectionTarget {
@@ -151,8 +208,11 @@ impl MysqlWireEngine {
                 .timeout_ms
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_TIMEOUT),
+            source_settings: settings.source.take().map(|s| *s),
+            source: Mutex::new(None),
             admin_user: settings.user,
             instance,
+            server,
             dialect,
             map,
             pool,
@@ -168,11 +228,6 @@ impl MysqlWireEngine {
         &self.instance
     }
 
-    /// The privilege mapping in force on this instance.
-    pub fn privilege_map(&self) -> &PrivilegeMap {
-        &self.map
-    }
-
     /// Runs `op` within the instance's time limit.
     async fn bounded<T, E>(
         &self,
@@ -184,9 +239,9 @@ impl MysqlWireEngine {
         match tokio::time::timeout(self.timeout, op).await {
             Ok(result) => result,
             Err(_) => Err(EngineError::BackendUnavailable(format!(
-                "no answer from {} instance {} within {:?}",
-                self.dialect.kind(),
-                self.instance.id,
+                "no answer from {} within {:?}",
+                self.server
+                    .name_with_kind(&self.instance, self.dialect.kind()),
                 self.timeout
             ))
             .into()),
@@ -194,7 +249,10 @@ impl MysqlWireEngine {
     }
 
     async fn conn(&self) -> Result<Conn, EngineError> {
-        self.pool.get_conn().await.map_err(backend_error)
+        self.pool.get_conn().await.map_err(|e| {
+            self.server
+                .names_its_errors(&self.instance, backend_error(e))
+        })
     }
 
     async fn account_lock(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {

@@ -14,11 +14,11 @@ use starkeep_store::{InstanceRecord, NewInstance, Store, StoreError};
 use zeroize::Zeroizing;
 
 use super::backend_error::mysql_error_text;
-use super::connection::{dialect_for, pool_for, MysqlWireSettings};
+use super::connection::{pool_for, MysqlWireSettings};
 use super::dialect::Scope;
 use super::mapping::{Level, MappingError, PrivilegeMap};
 use super::mysql::MysqlFlavor;
-use crate::EngineKind;
+use crate::{EngineKind, WireDialect};
 
 /// Where an admin connection goes (never the password).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,12 +159,15 @@ impl AddSqlInstance {
                     target: shown.clone(),
                     detail: mysql_error_text(&e),
                 })?;
-        let flavor = match self.kind {
-            EngineKind::Mysql => Some(MysqlFlavor::from_version(version.as_deref().unwrap_or(""))),
-            _ => None,
+        let wire = match self.kind {
+            EngineKind::Mysql => {
+                WireDialect::Mysql(MysqlFlavor::from_version(version.as_deref().unwrap_or("")))
+            }
+            EngineKind::StarRocks => WireDialect::StarRocks,
+            EngineKind::Embedded => return Err(RegistrationError::NotSql(self.kind)),
         };
-        let dialect = dialect_for(self.kind, flavor.map(MysqlFlavor::as_str))
-            .ok_or(RegistrationError::NotSql(self.kind))?;
+        let flavor = wire.flavor();
+        let dialect = wire.statements();
         let map = match &self.privilege_map {
             Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())?,
             None => dialect.default_map(),
@@ -335,5 +338,62 @@ mod tests {
         assert!(ConnectionTarget::parse("postgres://root@h", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://h:3306", 3306).is_err());
         assert!(ConnectionTarget::parse("mysql://root@h/db", 3306).is_err());
+    }
+
+    /// Adds a `mysql` instance for the MariaDB on 127.0.0.1:3306 (root, empty password, as the
+    /// tests' machine runs it) with `admin` as its admin account; answers the error's text.
+    async fn add_as(admin: &str, password: &str) -> Result<InstanceRecord, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        let project = store.create_project("main").await.unwrap();
+        let secrets = SecretBox::new(&rand::random());
+        AddSqlInstance {
+            project_id: project.id.clone(),
+            name: "mariadb".into(),
+            kind: EngineKind::Mysql,
+            dsn: format!("mysql://{admin}@127.0.0.1:3306"),
+            password: Zeroizing::new(password.to_owned()),
+            privilege_map: None,
+            timeout: Duration::from_secs(5),
+        }
+        .run(&store, &secrets)
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn adding_an_instance_checks_the_admin() {
+        let prefix = format!("t{:06x}", rand::random::<u32>() & 0xff_ffff);
+        // No such password.
+        let refused = add_as("root", "not-the-password")
+            .await
+            .expect_err("a wrong password is refused");
+        assert!(refused.contains("cannot connect"), "{refused}");
+        assert!(!refused.contains("not-the-password"), "{refused}");
+
+        // An account that may log in but not create users.
+        let weak = format!("{prefix}_weak");
+        let root = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(3306)
+            .user(Some("root"))
+            .prefer_socket(false);
+        let mut root_conn = mysql_async::Conn::new(root)
+            .await
+            .expect("MariaDB on 127.0.0.1:3306 as root with an empty password");
+        root_conn
+            .query_drop(format!(
+                "CREATE USER '{weak}'@'%' IDENTIFIED BY 'Weak_1234'"
+            ))
+            .await
+            .unwrap();
+        let refused = add_as(&weak, "Weak_1234")
+            .await
+            .expect_err("an admin that cannot create users is refused");
+        assert!(refused.contains("cannot create users"), "{refused}");
+        root_conn
+            .query_drop(format!("DROP USER '{weak}'@'%'"))
+            .await
+            .unwrap();
     }
 }

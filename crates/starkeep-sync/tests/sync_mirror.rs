@@ -18,10 +18,11 @@ use mariadb::{OwnMariaDb, SharedLeftovers};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 use starkeep_auth::SecretBox;
-use starkeep_engine::mysql_wire::sync::{connect_source, set_source, SyncReport};
-use starkeep_engine::mysql_wire::{AddSqlInstance, MysqlWireEngine};
+use starkeep_domain::InstanceId;
+use starkeep_engine::mysql_wire::{connect_source, set_source, AddSqlInstance};
 use starkeep_engine::{EngineError, EngineKind, Instances};
-use starkeep_store::Store;
+use starkeep_store::{InstanceRecord, Store};
+use starkeep_sync::{AccountReason, AccountSync, SyncReport};
 use zeroize::Zeroizing;
 
 const SOURCE_PORT: u16 = 3306;
@@ -95,15 +96,15 @@ async fn account_writes_seen_by(server: &mut Conn) -> u64 {
 /// process changed accounts at the shared source) a settling run and the run after it,
 /// repeated until the source holds still for both.
 async fn unchanged_source_run(
-    target: &MysqlWireEngine,
+    sync: &AccountSync,
+    record: &InstanceRecord,
     target_root: &mut Conn,
-    source: &MysqlWireEngine,
     source_root: &mut Conn,
     since: Vec<(String, Option<u64>)>,
 ) -> (SyncReport, u64) {
     let mut before = since;
     let counted = account_writes_seen_by(target_root).await;
-    let mut run = target.reconcile_from(source).await.unwrap();
+    let mut run = sync.reconcile(record.clone()).await.unwrap();
     let mut seen = account_writes_seen_by(target_root).await - counted;
     for _ in 0..20 {
         if source_fingerprint(source_root).await == before {
@@ -111,12 +112,43 @@ async fn unchanged_source_run(
         }
         eprintln!("another process changed the source's accounts during the runs; again");
         before = source_fingerprint(source_root).await;
-        target.reconcile_from(source).await.unwrap();
+        sync.reconcile(record.clone()).await.unwrap();
         let counted = account_writes_seen_by(target_root).await;
-        run = target.reconcile_from(source).await.unwrap();
+        run = sync.reconcile(record.clone()).await.unwrap();
         seen = account_writes_seen_by(target_root).await - counted;
     }
     panic!("the shared source never held still for two runs");
+}
+
+/// Reconciles, now, every instance whose switch is on and whose lease `holder` gets (or keeps),
+/// as the reconciler does when runs are due, and answers the instances reconciled.
+async fn sync_pass(sync: &AccountSync, holder: &str, lease: Duration) -> Vec<InstanceId> {
+    let store = sync.store();
+    let ttl_ms = i64::try_from(lease.as_millis()).unwrap();
+    let records = store.list_instances(None).await.unwrap();
+    let mut done = Vec::new();
+    for id in store.sync_enabled_instances().await.unwrap() {
+        let Some(record) = records.iter().find(|r| r.id == id).cloned() else {
+            continue;
+        };
+        if store
+            .take_sync_lease(&id, holder, ttl_ms)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            continue;
+        }
+        if sync
+            .run_held(record, holder, lease)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            done.push(id);
+        }
+    }
+    done
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,7 +159,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     let _leftovers = SharedLeftovers::new(&prefix);
     let (db_a, db_b) = (format!("{prefix}_a"), format!("{prefix}_b"));
     let name = |s: &str| format!("{prefix}_{s}");
-    let ours = |list: &[starkeep_engine::mysql_wire::sync::AccountReason]| -> Vec<String> {
+    let ours = |list: &[AccountReason]| -> Vec<String> {
         list.iter()
             .map(|r| r.name.clone())
             .filter(|n| n.starts_with(&format!("{prefix}_")))
@@ -254,11 +286,11 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     let source_settings_copy = source_settings.clone();
     let record = set_source(&store, &record, source_settings).await.unwrap();
     let instances = Instances::with_secrets(store.clone(), secrets);
-    let (target, source_engine) = instances.sync_pair(record.clone()).unwrap();
+    let sync = AccountSync::new(instances);
 
     // First run: the mirrorable accounts are made; the others are reported.
     let before_first = source_fingerprint(&mut source_root).await;
-    let first = target.reconcile_from(&source_engine).await.unwrap();
+    let first = sync.reconcile(record.clone()).await.unwrap();
     assert!(first.created >= 4, "{first:?}");
     assert!(first.failed.is_empty(), "{:?}", first.failed);
     for user in ["app", "ro", "wide", "multi"] {
@@ -368,9 +400,9 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
 
     // Nothing changed at the source: no write at all.
     let (idle, statements) = unchanged_source_run(
-        &target,
+        &sync,
+        &record,
         &mut target_root,
-        &source_engine,
         &mut source_root,
         before_first,
     )
@@ -394,7 +426,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     )
     .await;
     let counted = account_writes_seen_by(&mut target_root).await;
-    let changed = target.reconcile_from(&source_engine).await.unwrap();
+    let changed = sync.reconcile(record.clone()).await.unwrap();
     assert!(changed.updated >= 1 && changed.writes >= 1, "{changed:?}");
     // The counter that saw nothing in the no-op run sees this one's write.
     assert!(account_writes_seen_by(&mut target_root).await > counted);
@@ -410,7 +442,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         )],
     )
     .await;
-    let regranted = target.reconcile_from(&source_engine).await.unwrap();
+    let regranted = sync.reconcile(record.clone()).await.unwrap();
     assert!(regranted.updated >= 1, "{regranted:?}");
     assert!(regranted.writes >= 1);
     app.query_drop(format!("SELECT * FROM `{db_a}`.t"))
@@ -428,7 +460,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         &[format!("DROP USER '{}'@'%'", name("ro"))],
     )
     .await;
-    let dropped = target.reconcile_from(&source_engine).await.unwrap();
+    let dropped = sync.reconcile(record.clone()).await.unwrap();
     assert!(dropped.dropped >= 1, "{dropped:?}");
     assert_eq!(target_hash(&mut target_root, &name("ro")).await, None);
     assert!(!store
@@ -451,7 +483,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
     let mut unreachable = source_settings_copy.clone();
     unreachable.port = 1;
     let unreachable_record = set_source(&store, &record, unreachable).await.unwrap();
-    let refused = instances
+    let refused = sync
         .set_sync(&project.id, &unreachable_record.id, true)
         .await
         .unwrap_err();
@@ -471,10 +503,7 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         .await
         .unwrap();
     for _ in 0..2 {
-        instances
-            .set_sync(&project.id, &record.id, true)
-            .await
-            .unwrap();
+        sync.set_sync(&project.id, &record.id, true).await.unwrap();
     }
     assert!(
         store
@@ -487,13 +516,9 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
 
     // The reconciler: one holder of the lease at a time; the run is recorded; stop ends it.
     let lease = Duration::from_secs(60);
-    let reconciled = instances.sync_pass("replica-a", lease).await.unwrap();
+    let reconciled = sync_pass(&sync, "replica-a", lease).await;
     assert_eq!(reconciled, std::slice::from_ref(&record.id));
-    assert!(instances
-        .sync_pass("replica-b", lease)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(sync_pass(&sync, "replica-b", lease).await.is_empty());
     let run = store.last_sync_run(&record.id).await.unwrap().unwrap();
     assert_eq!(run.outcome, "ok");
     let report: serde_json::Value = serde_json::from_str(&run.report).unwrap();
@@ -507,21 +532,14 @@ async fn source_accounts_are_mirrored_with_their_passwords_and_privileges() {
         "{report}"
     );
     for _ in 0..2 {
-        instances
-            .set_sync(&project.id, &record.id, false)
-            .await
-            .unwrap();
+        sync.set_sync(&project.id, &record.id, false).await.unwrap();
     }
     exec(
         &mut source_root,
         &[format!("DROP USER '{}'@'%'", name("app"))],
     )
     .await;
-    assert!(instances
-        .sync_pass("replica-a", lease)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(sync_pass(&sync, "replica-a", lease).await.is_empty());
     assert!(
         target_hash(&mut target_root, &name("app")).await.is_some(),
         "stopped: source changes are not mirrored and mirrored accounts stay"

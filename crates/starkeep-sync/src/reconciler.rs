@@ -1,5 +1,5 @@
 //! [`Reconciler`]: the account-sync schedule of one replica — which instances it reconciles and
-//! when. What one reconcile does lives in `sql::sync`; leases and due times live in the store.
+//! when. What one run does lives in [`crate::AccountSync`]; leases and due times live in the store.
 //!
 //! # Timing
 //!
@@ -25,7 +25,8 @@
 //! # Counters
 //!
 //! Every run is counted (the `metrics` facade; `serve` exports them at `GET /metrics`):
-//! [`SYNC_RUNS`] by outcome, and [`SYNC_ACCOUNTS`] by result, summed over runs.
+//! [`SYNC_RUNS`](crate::SYNC_RUNS) by outcome, and [`SYNC_ACCOUNTS`](crate::SYNC_ACCOUNTS) by
+//! result, summed over runs.
 //!
 //! A replica cut off from the store for longer than the lease notices when it next renews (within
 //! `I/4`) and abandons its run; in that window two runs may overlap: a write that clashes fails
@@ -37,43 +38,9 @@ use std::time::Duration;
 
 use starkeep_domain::InstanceId;
 
-use crate::mysql_wire::sync::SyncReport;
-use crate::{EngineError, Instances};
+use starkeep_engine::{EngineError, Instances};
 
-/// Account-sync runs, by `outcome`: `ok`, `partial`, `failed` or `abandoned` (lease lost).
-pub const SYNC_RUNS: &str = "starkeep_sync_runs_total";
-/// Accounts the runs reported, by `result`: `created`, `updated`, `dropped`, `unchanged`,
-/// `skipped`, `conflicts`, `failed`; summed over runs.
-pub const SYNC_ACCOUNTS: &str = "starkeep_sync_accounts_total";
-
-/// Gives the sync counters their help texts in whatever recorder is installed.
-pub fn describe_sync_metrics() {
-    metrics::describe_counter!(SYNC_RUNS, "Account-sync runs by outcome");
-    metrics::describe_counter!(
-        SYNC_ACCOUNTS,
-        "Accounts per account-sync run by result, summed over runs"
-    );
-}
-
-/// Counts one run: its outcome, and its report's accounts when it finished.
-pub(crate) fn count_run(outcome: &str, report: Option<&SyncReport>) {
-    metrics::counter!(SYNC_RUNS, "outcome" => outcome.to_owned()).increment(1);
-    let Some(report) = report else {
-        return;
-    };
-    let len = |list: &Vec<_>| u64::try_from(list.len()).unwrap_or(u64::MAX);
-    for (result, count) in [
-        ("created", report.created),
-        ("updated", report.updated),
-        ("dropped", report.dropped),
-        ("unchanged", report.unchanged),
-        ("skipped", len(&report.skipped)),
-        ("conflicts", len(&report.conflicts)),
-        ("failed", len(&report.failed)),
-    ] {
-        metrics::counter!(SYNC_ACCOUNTS, "result" => result).increment(count);
-    }
-}
+use crate::AccountSync;
 
 /// How often the reconciler runs, and the lease and check period that follow from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +65,7 @@ impl SyncSchedule {
 /// One replica's reconciler; `serve` runs [`Reconciler::run`] on every replica.
 #[derive(Debug, Clone)]
 pub struct Reconciler {
-    instances: Instances,
+    sync: AccountSync,
     holder: String,
     schedule: SyncSchedule,
     /// Instances this process is reconciling now (their runs renew their own leases).
@@ -111,7 +78,7 @@ impl Reconciler {
     /// A reconciler whose leases carry the name `holder` (unique per process).
     pub fn new(instances: Instances, holder: String, schedule: SyncSchedule) -> Self {
         Self {
-            instances,
+            sync: AccountSync::new(instances),
             holder,
             schedule,
             running: Arc::default(),
@@ -142,7 +109,7 @@ impl Reconciler {
     /// background) the runs that are due on the instances it holds, and answers how long to wait
     /// before the next check.
     pub async fn check(&self) -> Result<Duration, EngineError> {
-        let store = self.instances.store();
+        let store = self.sync.store();
         let lease_ms = millis(self.schedule.lease());
         let interval_ms = millis(self.schedule.interval);
         let mut wait = self.schedule.check_every();
@@ -179,11 +146,7 @@ impl Reconciler {
     /// Expires every lease this replica holds, so others take its instances over at their next
     /// check instead of after the lease runs out (a clean stop).
     pub async fn step_down(&self) -> Result<u64, EngineError> {
-        Ok(self
-            .instances
-            .store()
-            .expire_sync_leases(&self.holder)
-            .await?)
+        Ok(self.sync.store().expire_sync_leases(&self.holder).await?)
     }
 
     fn is_running(&self, id: &InstanceId) -> bool {
@@ -197,12 +160,12 @@ impl Reconciler {
             running: self.running.clone(),
             id,
         };
-        let instances = self.instances.clone();
+        let sync = self.sync.clone();
         let holder = self.holder.clone();
         let lease = self.schedule.lease();
         tokio::spawn(async move {
             let _running = running;
-            if let Err(e) = instances.reconcile_held(record, &holder, lease).await {
+            if let Err(e) = sync.run_held(record, &holder, lease).await {
                 tracing::warn!(error = %e, "could not record an account sync run");
             }
         });
