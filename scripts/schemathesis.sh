@@ -49,7 +49,7 @@ trap cleanup EXIT
 
 # --auth-failure-burst 0: the generated requests include hundreds of deliberately unauthenticated
 # ones from one address; with the throttle on they would be answered 429 and the logic behind
-# them left untested. The throttle has its own tests (crates/starkeep-api/tests/signatures.rs).
+# them left untested. The throttle has its own tests (crates/starkeep-api/tests/it/signatures.rs).
 STARKEEP_ADMIN_PASSWORD="St-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')" RUST_LOG=debug \
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" --log-format json \
   --auth-failure-burst 0 \

@@ -73,7 +73,7 @@ ensure_postgres() {
 }
 
 # Python 3 with venv and pip, for the tests that run the official Python SDK (they make their
-# own virtualenv from pinned requirements; see crates/starkeep/tests/sdk.rs).
+# own virtualenv from pinned requirements; see crates/starkeep/tests/it/sdk.rs).
 ensure_python_venv() {
   if python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
     return 0

@@ -1,13 +1,16 @@
 //! starkeep's HTTP API.
 //!
 //! [`router`] builds the whole service: the account endpoints of the contract
-//! (`../shared/contract/API.md`), the token endpoints, `/health`, `/metrics` and `/openapi.json`, behind the
-//! layers of [`middleware`]. Each endpoint lives in its own file and does the same four things:
-//! the caller is authenticated ([`auth`]), the input is read into domain types, one engine call
-//! is made, the answer is written; every change request is recorded in the audit trail
-//! ([`audit`]). Errors are [`error::ApiError`]s from one catalogue.
+//! (`../shared/contract/API.md`), the token endpoints, `/health`, `/metrics` and `/openapi.json`,
+//! behind the layers of [`middleware`]. Each route is declared with its [`operation::Operation`],
+//! which the layers in front of it read: the failure throttle ([`throttle`]), authentication
+//! ([`auth`]), the audit recorder ([`audit`]) and the request log. Each endpoint lives in its own
+//! file and does the same things: the input is read into domain types, a change is begun in the
+//! audit trail, one engine call is made, the answer is written. Errors are [`error::ApiError`]s
+//! from one catalogue. What every handler reaches is the [`AppState`].
 //!
-//! Run it with the `starkeep` binary (`starkeep serve`); tests run it on a real socket.
+//! Run it with the `starkeep` binary (`starkeep serve`); tests run it on a real socket (the test
+//! kit's test server).
 
 pub mod accounts;
 pub mod audit;

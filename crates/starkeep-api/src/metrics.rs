@@ -1,7 +1,7 @@
 //! `GET /metrics`: the process's counters in the Prometheus text format, and the layer that
-//! counts HTTP requests. The counters themselves are bumped where things happen (the sync
-//! reconciler counts its runs in `starkeep-engine`); this module installs the recorder that
-//! keeps them and renders them.
+//! counts HTTP requests. The counters themselves are bumped where things happen (account sync
+//! counts its runs where it runs them); this module installs the recorder that keeps them and
+//! renders them.
 //!
 //! Counters:
 //! - `starkeep_http_requests_total{method, route, status}`: requests by matched route (the

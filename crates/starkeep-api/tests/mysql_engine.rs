@@ -20,8 +20,7 @@ use starkeep_engine::{EngineKind, Instances};
 use starkeep_store::{InstanceRecord, Store};
 use zeroize::Zeroizing;
 
-#[path = "../../starkeep/tests/common/mariadb.rs"]
-mod mariadb;
+use starkeep_testkit::mariadb;
 
 const MARIADB_HOST: &str = "127.0.0.1";
 const MARIADB_PORT: u16 = 3306;

@@ -1,17 +1,13 @@
-//! A MariaDB server of the bench's own: `mariadb-install-db` into a temporary data dir, then
-//! `mariadbd` on a free loopback port, with an admin account starkeep connects as. It is killed
-//! and its data dir removed when dropped, so nothing the bench does there outlives the run.
+//! The bench's side of MariaDB: its own server ([`start_own`], the test kit's [`OwnMariaDb`]
+//! with the bench's admin account; killed and its data dir removed when dropped, so nothing the
+//! bench does there outlives the run), pools that connect over TCP as starkeep does, and the
+//! showing of a MariaDB URL without its password.
 //!
-//! Scenario 3 fills one with 100,000 accounts and scenario 4 mirrors into one; the shared
-//! MariaDB on 127.0.0.1:3306 is left to what needs it (scenario 2, the sync source).
+//! Scenario 3 fills a server of its own with 100,000 accounts and scenario 4 mirrors into one;
+//! the shared MariaDB on 127.0.0.1:3306 is left to what needs it (scenario 2, the sync source).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use anyhow::{bail, Context as _};
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
+use mysql_async::OptsBuilder;
+pub use starkeep_testkit::mariadb::OwnMariaDb;
 
 /// The admin account the bench makes on its own servers.
 pub const ADMIN: &str = "skbench_admin";
@@ -70,127 +66,12 @@ pub fn unreachable(url: &str, error: &anyhow::Error) -> String {
     )
 }
 
-/// A running MariaDB of this run.
-pub struct OwnMariadb {
-    child: Child,
-    pub port: u16,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-fn find_binary(names: &[&str]) -> anyhow::Result<PathBuf> {
-    for name in names {
-        let path = Path::new(name);
-        if path.is_absolute() && path.exists() {
-            return Ok(path.to_owned());
-        }
-        if let Ok(out) = Command::new("which").arg(name).output() {
-            let found = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            if out.status.success() && !found.is_empty() {
-                return Ok(PathBuf::from(found));
-            }
-        }
-    }
-    bail!("none of {names:?} found (scripts/test installs MariaDB)")
-}
-
-impl OwnMariadb {
-    /// Installs and starts a fresh server, and makes [`ADMIN`] with every privilege.
-    pub async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("starkeep-bench-mariadb-")
-            .tempdir()?;
-        let data = dir.path().join("data");
-        let socket = dir.path().join("sock");
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let install = Command::new(find_binary(&["mariadb-install-db", "mysql_install_db"])?)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg("--auth-root-authentication-method=normal")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        anyhow::ensure!(install.success(), "mariadb-install-db failed");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(find_binary(&["mariadbd", "mysqld", "/usr/sbin/mariadbd"])?)
-            .arg("--no-defaults")
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={}", socket.display()))
-            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-            .arg(format!(
-                "--log-error={}",
-                dir.path().join("err.log").display()
-            ))
-            .arg("--bind-address=127.0.0.1")
-            .arg(format!("--user={user}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting mariadbd")?;
-        let mut server = Self {
-            child,
-            port,
-            socket,
-            dir,
-        };
-        let mut root = None;
-        for _ in 0..600 {
-            if let Ok(conn) = server.root().await {
-                root = Some(conn);
-                break;
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the bench's MariaDB exited: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let mut root = root.context("the bench's MariaDB did not accept connections in 60 s")?;
-        // Anonymous accounts would match before the admin's '%' row.
-        let anonymous: Vec<String> = root
-            .query("SELECT Host FROM mysql.user WHERE User = ''")
-            .await?;
-        for host in anonymous {
-            root.query_drop(format!("DROP USER ''@'{host}'")).await?;
-        }
-        root.query_drop(format!(
-            "CREATE USER '{ADMIN}'@'%' IDENTIFIED BY '{ADMIN_PASSWORD}'"
-        ))
-        .await?;
-        root.query_drop(format!(
-            "GRANT ALL ON *.* TO '{ADMIN}'@'%' WITH GRANT OPTION"
-        ))
-        .await?;
-        Ok(server)
-    }
-
-    /// `root` over the server's socket.
-    pub async fn root(&self) -> Result<Conn, mysql_async::Error> {
-        let opts = OptsBuilder::default()
-            .socket(Some(self.socket.display().to_string()))
-            .user(Some("root"));
-        Conn::new(opts).await
-    }
-
-    /// The DSN of the admin account, as `starkeep instance add --dsn` takes it.
-    pub fn admin_dsn(&self) -> String {
-        format!("mysql://{ADMIN}@127.0.0.1:{}", self.port)
-    }
-
-    /// A file path inside the server's own temporary directory.
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for OwnMariadb {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
+/// Starts a MariaDB of this run's own (the test kit's [`OwnMariaDb`]) with [`ADMIN`] holding
+/// every privilege, on a blocking thread (it takes seconds).
+pub async fn start_own() -> anyhow::Result<OwnMariaDb> {
+    tokio::task::spawn_blocking(|| OwnMariaDb::try_start(ADMIN, ADMIN_PASSWORD))
+        .await?
+        .map_err(|why| anyhow::anyhow!("the bench's MariaDB: {why}"))
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@
 //! no-op run is checked while the source's grant tables are unchanged (their checksum before and
 //! after), so another process changing accounts at the source cannot fake or hide a write.
 
-#[path = "../../starkeep/tests/common/mariadb.rs"]
-mod mariadb;
+use starkeep_testkit::mariadb;
 
 use std::time::Duration;
 

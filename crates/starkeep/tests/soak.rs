@@ -1,4 +1,4 @@
-//! The soak of issue 7 in its shortened form: 20 s of mixed account traffic (create, list,
+//! The reliability soak (RELIABILITY.md) in its shortened form: 20 s of mixed account traffic (create, list,
 //! change permissions, change password, list a page, delete) at concurrency 32 against the real
 //! `starkeep serve` on loopback, with the bench's soak (`starkeep_bench::soak`). Every request
 //! must succeed, no account may be left over and the server must not panic. Resident memory at

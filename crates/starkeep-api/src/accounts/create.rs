@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, InstancePath};
 use crate::state::AppState;
 
-/// The request body. The seed's spellings `userName`, `passWord` and `dataBases` are accepted too.
+/// The request body. The cloud API's spellings `userName`, `passWord` and `dataBases` are accepted too.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateAccountBody {
     /// 2–32 characters: lowercase letters, digits and `_`; starts with a letter, ends with a

@@ -18,10 +18,10 @@ use crate::state::AppState;
 pub struct UserDetail<'a> {
     #[schema(example = "user_test")]
     pub user_name: &'a str,
-    /// The granted databases (`["*"]` for all), as the seed's example and Terraform read them.
+    /// The granted databases (`["*"]` for all), as the cloud API's example and Terraform read them.
     #[schema(value_type = Vec<String>, example = json!(["*"]))]
     pub databases: WireDatabases<'a>,
-    /// The same list, as the seed's table and the SDK read it.
+    /// The same list, as the cloud API's field table and the SDK read it.
     #[schema(value_type = Vec<String>, example = json!(["*"]))]
     pub data_bases: WireDatabases<'a>,
     pub dml: u8,

@@ -16,6 +16,7 @@ use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest, Signatu
 
 use super::{internal, Caller};
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::ProjectScope;
 use crate::state::AppState;
 use crate::throttle::ThrottleKey;
 
@@ -80,7 +81,7 @@ pub(super) async fn authenticate(
         )
         .into_response());
     };
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let body = to_bytes(body, body_limit)
         .await
         .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge).into_response())?;
@@ -130,7 +131,7 @@ pub(super) async fn authenticate(
         return Err(refusal_for(&e).into_response());
     }
 
-    let path_project = parts.uri.path().split('/').nth(2).unwrap_or_default();
+    let path_project = ProjectScope::of(&mut parts).await.project_id;
     if auth.signed_headers.iter().any(|h| h == PROJECT_HEADER)
         && parts
             .headers

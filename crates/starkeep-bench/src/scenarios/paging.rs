@@ -1,5 +1,5 @@
 //! Scenario 3, paging at scale: an instance with 100,000 accounts, on the embedded engine and on
-//! a MariaDB (a server of the bench's own, [`OwnMariadb`]); the latency of a 100-account page at
+//! a MariaDB (a server of the bench's own, [`OwnMariaDb`]); the latency of a 100-account page at
 //! offset 0, 50,000 and 99,900, one request at a time over a keep-alive connection. The offsets
 //! take turns, so the machine's other work falls on each alike.
 //!
@@ -20,7 +20,7 @@ use starkeep_store::Store;
 use super::Settings;
 use crate::http::{Call, Conn};
 use crate::load::latency_histogram;
-use crate::mariadb::{self, OwnMariadb};
+use crate::mariadb::{self, OwnMariaDb};
 use crate::progress;
 use crate::report::{ms, thousands, Bound, Ratio, Scenario, Status, Table, TargetCheck};
 use crate::seed;
@@ -281,7 +281,7 @@ async fn on_mariadb(
     let offsets = offsets(accounts);
     let samples = settings.pick(3, 10);
     progress::line("scenario 3: starting a MariaDB of the bench's own");
-    let db = OwnMariadb::start().await?;
+    let db = mariadb::start_own().await?;
     progress::line(format!(
         "scenario 3: MariaDB on port {}; writing {} accounts into its grant tables",
         db.port,
@@ -289,7 +289,7 @@ async fn on_mariadb(
     ));
     let seeding = Instant::now();
     let hash = NativePasswordHash::of(seed::PASSWORD).as_str().to_owned();
-    let mut root = db.root().await?;
+    let mut root = db.root_conn().await?;
     // The server's own accounts (root, mariadb.sys, the bench's admin: all sort after
     // `bench_…`) count towards the total.
     let own: Option<u64> = root
@@ -372,8 +372,8 @@ async fn on_mariadb(
     Ok(())
 }
 
-async fn server_version(db: &OwnMariadb) -> anyhow::Result<String> {
-    let mut root = db.root().await?;
+async fn server_version(db: &OwnMariaDb) -> anyhow::Result<String> {
+    let mut root = db.root_conn().await?;
     let v: Option<String> = root.query_first("SELECT VERSION()").await?;
     Ok(v.unwrap_or_default())
 }

@@ -4,7 +4,7 @@
 //!
 //! The source is the MariaDB on 127.0.0.1:3306, given 10,000 accounts named `skbsync_…` (each
 //! with its own password hash and SELECT, or SELECT/INSERT/UPDATE/DELETE, on one database); the
-//! target is a MariaDB of the bench's own ([`OwnMariadb`]). The reconcile is account sync's own
+//! target is a MariaDB of the bench's own ([`mariadb::OwnMariaDb`]). The reconcile is account sync's own
 //! (`AccountSync::reconcile`, the call the server's sync loop makes), run in this process on a
 //! store of its own. The target's general log (to its `mysql.general_log` table, on for all
 //! three phases alike) gives the statements: those the mirror wrote are replayed on one
@@ -25,7 +25,7 @@ use starkeep_sync::AccountSync;
 use zeroize::Zeroizing;
 
 use super::Settings;
-use crate::mariadb::{self, OwnMariadb};
+use crate::mariadb;
 use crate::progress;
 use crate::report::{thousands, Bound, Ratio, Scenario, Table, TargetCheck};
 
@@ -162,8 +162,8 @@ async fn measure(
     s: &mut Scenario,
 ) -> anyhow::Result<()> {
     progress::line("scenario 4: starting the target MariaDB of the bench's own");
-    let target_db = OwnMariadb::start().await?;
-    let mut target_root = target_db.root().await?;
+    let target_db = mariadb::start_own().await?;
+    let mut target_root = target_db.root_conn().await?;
     target_root
         .query_drop(format!("CREATE DATABASE `{DATABASE}`"))
         .await?;

@@ -2,11 +2,9 @@
 //! (`GET /v3/auth/tokens`), and what a missing, forged, expired, foreign-project or read-only
 //! token may do.
 
-mod common;
-
-use common::{start, ADMIN_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use starkeep_testkit::server::{start, ADMIN_PASSWORD};
 
 fn login(user: &str, password: &str, project: Value) -> Value {
     json!({"auth": {

@@ -6,29 +6,18 @@
 //!
 //! The client side signs with the same canonical-request code the server checks with; that code
 //! is pinned to the official SDK's signer by `starkeep-auth/tests/sdk_vectors.rs`, and the SDK
-//! itself talks to the binary in `crates/starkeep/tests/sdk.rs`.
-
-mod common;
+//! itself talks to the binary in `crates/starkeep/tests/it/sdk.rs`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{start, start_full, Answer, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use starkeep_api::throttle::FailureLimit;
 use starkeep_api::Limits;
-use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest};
 use starkeep_auth::NewKeyPair;
-
-/// `YYYYMMDDTHHMMSSZ`, `offset_secs` from now.
-fn sdk_date(offset_secs: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
-    t.format(time::macros::format_description!(
-        "[year][month][day]T[hour][minute][second]Z"
-    ))
-    .unwrap()
-}
+use starkeep_testkit::sdk::{sdk_date, Unsigned};
+use starkeep_testkit::server::{self as common, start, Answer, TestServer};
 
 /// A request to sign and send.
 #[derive(Clone)]
@@ -69,44 +58,22 @@ impl Signed {
 
     /// Signs every header it has, and returns it with its `Authorization` and the signature.
     fn sign(&self, ak: &str, sk: &str) -> (Signed, String) {
-        let names: Vec<String> = self.headers.iter().map(|(n, _)| n.clone()).collect();
         let (path, query) = self.target.split_once('?').unwrap_or((&self.target, ""));
-        let headers: Vec<(&str, &[u8])> = self
+        let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        let received = ReceivedRequest {
+        let (authorization, signature) = Unsigned {
             method: self.method.as_str(),
             path,
             query,
             headers: &headers,
             body: &self.body,
-        };
-        let auth = Authorization {
-            access_key: ak.to_owned(),
-            signed_headers: names.clone(),
-            signature: [0; 32],
-        };
-        let canonical = sdk_signature::canonical_request(&received, &auth).unwrap();
-        let date = &self
-            .headers
-            .iter()
-            .find(|(n, _)| n == "x-sdk-date")
-            .unwrap()
-            .1;
-        let signature = hex::encode(sdk_signature::signature(
-            sk.as_bytes(),
-            &sdk_signature::string_to_sign(date, &canonical),
-        ));
+        }
+        .sign(ak, sk);
         let mut signed = self.clone();
-        signed.headers.push((
-            "authorization".into(),
-            format!(
-                "SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={signature}",
-                names.join(";")
-            ),
-        ));
+        signed.headers.push(("authorization".into(), authorization));
         (signed, signature)
     }
 
@@ -344,11 +311,13 @@ async fn bad_signatures_get_401_with_a_reason_and_never_the_expected_signature()
 
 #[tokio::test]
 async fn a_signed_body_over_the_limit_is_refused_before_the_key_is_looked_up() {
-    let s = common::start_with(Limits {
-        body_bytes: 1024,
-        ..Limits::default()
-    })
-    .await;
+    let s = TestServer::builder()
+        .limits(Limits {
+            body_bytes: 1024,
+            ..Limits::default()
+        })
+        .start()
+        .await;
     let key = key_for(&s, "admin", &s.project).await;
     let big = json!({"user_name": "big", "password": "Rds_1234", "databases": ["x".repeat(2000)]});
     let (req, _) =
@@ -365,14 +334,13 @@ fn ip(last: u8) -> Option<IpAddr> {
 }
 
 async fn throttled_server() -> TestServer {
-    start_full(
-        Limits::default(),
-        FailureLimit {
+    TestServer::builder()
+        .failure_limit(FailureLimit {
             burst: 3,
             interval: Duration::from_secs(3600),
-        },
-    )
-    .await
+        })
+        .start()
+        .await
 }
 
 fn assert_throttled(a: &Answer) {

@@ -12,14 +12,13 @@
 //! password, with a master key: the logs, the data dir and a dump of the database hold neither
 //! the URL's password, nor the master key, nor the unsealed signing key, nor any password.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common;
+use crate::common::{cli, Served};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{cli, Served};
 use serde_json::{json, Value};
 
 const ADMIN_PASSWORD: &str = "Boot-admin-Passw0rd";

@@ -1,9 +1,6 @@
 //! Running the real `starkeep` binary from tests: a served instance with its output, the CLI,
-//! and curl; [`mariadb`]: a MariaDB server of a test's own.
-
-#![allow(dead_code)]
-
-pub mod mariadb;
+//! and curl (plain or signed with an access key). A MariaDB server of a test's own is the test
+//! kit's (`starkeep_testkit::mariadb`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -171,57 +168,10 @@ pub fn curl(args: &[&str]) -> (u16, Value) {
     )
 }
 
-/// Headers (`Name: value`) that sign a request to `url` with an access key, as the cloud's SDKs
-/// sign it: Content-Type, Host, X-Project-Id (from the path) and X-Sdk-Date (now) are signed.
-/// The canonical request is starkeep-auth's, pinned to the SDK's own signer by its vectors.
-pub fn sdk_signed_headers(method: &str, url: &str, body: &str, ak: &str, sk: &str) -> Vec<String> {
-    use starkeep_auth::sdk_signature::{self, Authorization, ReceivedRequest};
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (host, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let date = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap();
-    let project = path.split('/').nth(2).unwrap_or_default();
-    let headers = [
-        ("content-type", "application/json"),
-        ("host", host),
-        ("x-project-id", project),
-        ("x-sdk-date", date.as_str()),
-    ];
-    let pairs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
-    let auth = Authorization {
-        access_key: ak.to_owned(),
-        signed_headers: headers.iter().map(|(n, _)| n.to_string()).collect(),
-        signature: [0; 32],
-    };
-    let received = ReceivedRequest {
-        method,
-        path,
-        query,
-        headers: &pairs,
-        body: body.as_bytes(),
-    };
-    let canonical = sdk_signature::canonical_request(&received, &auth).unwrap();
-    let signature = sdk_signature::signature(
-        sk.as_bytes(),
-        &sdk_signature::string_to_sign(&date, &canonical),
-    );
-    let mut out: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
-    out.push(format!(
-        "Authorization: SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={}",
-        auth.signed_headers.join(";"),
-        hex::encode(signature)
-    ));
-    out
-}
-
 /// curl arguments for a signed request (`-X`, each header, the body).
 pub fn signed_curl(method: &str, url: &str, body: &str, ak: &str, sk: &str) -> (u16, Value) {
     let mut args: Vec<String> = vec!["-X".into(), method.into()];
-    for h in sdk_signed_headers(method, url, body, ak, sk) {
+    for h in starkeep_testkit::sdk::signed_headers(method, url, body, ak, sk) {
         args.push("-H".into());
         args.push(h);
     }

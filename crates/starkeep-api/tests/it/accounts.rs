@@ -1,12 +1,10 @@
 //! The six operations over HTTP on the embedded engine: the happy paths, every validation rule
 //! with a failing and a passing case, paging, and what may never appear in a response.
 
-mod common;
-
-use common::{start, Answer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use starkeep_domain::NativePasswordHash;
+use starkeep_testkit::server::{self as common, start, Answer};
 
 fn names(a: &Answer) -> Vec<String> {
     a.body["user_details"]
@@ -32,7 +30,7 @@ async fn lifecycle_with_both_spellings_and_both_delete_paths() {
     let base = s.starrocks();
     let mut bodies = Vec::new();
 
-    // The seed's spelling, with the seed's upper-case INFORMATION_SCHEMA.
+    // The cloud API's spelling, with its example's upper-case INFORMATION_SCHEMA.
     let a = s
         .create(json!({"userName": "user_test", "passWord": "Rds_1234", "dataBases": ["INFORMATION_SCHEMA", "default"], "dml": 2, "ddl": 0}))
         .await;
@@ -119,7 +117,7 @@ async fn lifecycle_with_both_spellings_and_both_delete_paths() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
 
-    // Delete by the plural path, then by the seed's singular path.
+    // Delete by the plural path, then by the cloud API's singular path.
     let a = s
         .admin(
             Method::DELETE,

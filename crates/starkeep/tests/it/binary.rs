@@ -1,11 +1,10 @@
 //! The real `starkeep` binary: first start, the printed curl run as pasted, the operator CLI,
 //! log lines (and what they must never contain), graceful shutdown.
 
-mod common;
-
 use std::process::Command;
 
-use common::{cli, curl, Served, BIN};
+use crate::common;
+use crate::common::{cli, curl, Served, BIN};
 use serde_json::Value;
 
 #[test]

@@ -1,14 +1,13 @@
 //! Connection handling of the real binary: HTTPS with a given certificate, and bounds that keep
 //! slow, idle or too many clients from holding the server.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{curl, Served};
+use crate::common;
+use crate::common::{curl, Served};
 
 /// Reads until the peer closes (or `limit` passes); answers how long that took and what came.
 fn wait_for_close(stream: &mut TcpStream, limit: Duration) -> (Duration, String) {

@@ -4,15 +4,14 @@
 //! the requested password, its privileges and databases as requested) or not at all, and every
 //! create that answered 200 is there, with its audit event.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::Served;
+use crate::common;
+use crate::common::Served;
 use serde_json::{json, Value};
 use starkeep_domain::{InstanceId, NativePasswordHash};
 use starkeep_store::{AuditFilter, Store};

@@ -9,15 +9,13 @@
 //! afterwards (also on panic), and assertions are about the test's own names. The tests of this
 //! file run one at a time, so one's accounts never show in the other's counts.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::mariadb::{sql, sql_script, sql_value, OwnMariaDb, SharedLeftovers, SHARED};
-use common::{cli, curl, Served};
+use crate::common::{cli, curl, Served};
 use serde_json::Value;
+use starkeep_testkit::mariadb::{sql, sql_script, sql_value, OwnMariaDb, SharedLeftovers, SHARED};
 
 const ADMIN: &str = "sync_admin";
 const ADMIN_PW: (&str, &str) = ("STARKEEP_TEST_TARGET_PW", "Target-admin-1");

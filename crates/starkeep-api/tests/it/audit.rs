@@ -1,12 +1,10 @@
 //! Every change request that passed authentication is in the audit trail with who, where, what,
 //! when, the request id and the outcome, and never a password.
 
-mod common;
-
-use common::start;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use starkeep_store::AuditFilter;
+use starkeep_testkit::server::{self as common, start};
 
 #[tokio::test]
 async fn changes_are_recorded_without_passwords() {

@@ -8,12 +8,10 @@
 //! and reused while the requirements file is unchanged; nothing installed by hand is used.
 //! `STARKEEP_TEST_PYTHON` names the Python to make it with (default `python3`).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cli, welcome_facts, Served};
+use crate::common::{cli, welcome_facts, Served};
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {

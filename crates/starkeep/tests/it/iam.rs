@@ -2,11 +2,9 @@
 //! (the SK shown once, never in a log or in plain text in the data dir), and one starkeep acting
 //! as the IAM of another through `--iam-url`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{cli, curl, signed_curl, welcome_facts, Served};
+use crate::common::{cli, curl, signed_curl, welcome_facts, Served};
 use serde_json::Value;
 
 fn json_of(out: &str) -> Value {

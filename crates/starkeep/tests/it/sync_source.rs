@@ -2,9 +2,7 @@
 //! `instance set-source`): the source is checked before anything is stored, and its password is
 //! stored sealed. The MariaDB on 127.0.0.1:3306 (root, empty password) stands in for both sides.
 
-mod common;
-
-use common::cli;
+use crate::common::cli;
 use serde_json::Value;
 
 const EMPTY: (&str, &str) = ("STARKEEP_TEST_EMPTY_PASSWORD", "");

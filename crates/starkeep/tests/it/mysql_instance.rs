@@ -2,11 +2,10 @@
 //! 127.0.0.1:3306: the admin password comes from an environment variable or stdin, is checked,
 //! stored sealed, and never printed or logged; the instance then serves real accounts.
 
-mod common;
-
 use std::process::Command;
 
-use common::{cli, curl, Served};
+use crate::common;
+use crate::common::{cli, curl, Served};
 
 fn mariadb(sql: &str) {
     let out = Command::new("mysql")

@@ -3,12 +3,10 @@
 //! the same file (what `starkeep instance …` or another tool does while `serve` runs) — and check
 //! that the next list shows each change.
 
-mod common;
-
-use common::{start, Answer};
 use reqwest::StatusCode;
 use starkeep_domain::{DatabaseSelection, Dml, NativePasswordHash, PageRequest, Privileges};
 use starkeep_store::{NewStoredAccount, Store};
+use starkeep_testkit::server::{start, Answer};
 
 fn listed(a: &Answer) -> Vec<(String, u64)> {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);

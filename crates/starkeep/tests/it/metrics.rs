@@ -2,11 +2,10 @@
 //! HTTP request counters move by exactly the requests made, under their route templates and
 //! status classes. (The sync counters are checked against logged runs in `replicas.rs`.)
 
-mod common;
-
 use std::process::Command;
 
-use common::{curl, Served};
+use crate::common;
+use crate::common::{curl, Served};
 
 /// The `/metrics` text and its Content-Type.
 fn scrape(served: &Served) -> (String, String) {

@@ -2,14 +2,12 @@
 //! set a whole state (databases, dml, ddl), and the account always shows exactly one of the
 //! requested states — to readers during the race and at the end — never fields of two requests.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::start;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use starkeep_testkit::server::start;
 
 /// The state a permission change asks for, as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

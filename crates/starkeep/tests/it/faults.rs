@@ -10,17 +10,16 @@
 //! grants as an account made before the fault — or not at all, and every create that answered 200
 //! is there.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::mariadb::OwnMariaDb;
-use common::{cli, Served};
+use crate::common;
+use crate::common::{cli, Served};
 use serde_json::{json, Value};
 use starkeep_engine::mysql_wire::mysql::UNFINISHED_HASH;
+use starkeep_testkit::mariadb::OwnMariaDb;
 
 const ADMIN: &str = "fault_admin";
 const ADMIN_PASSWORD: &str = "Fault-admin-pw-1";

@@ -4,14 +4,13 @@
 //! exactly once. Account sync on them: one replica reconciles an instance, and when it is killed
 //! another takes over within one interval.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::mariadb::{self, OwnMariaDb, SharedLeftovers};
-use common::{curl, Served};
+use crate::common;
+use crate::common::{curl, Served};
 use serde_json::Value;
+use starkeep_testkit::mariadb::{self, OwnMariaDb, SharedLeftovers};
 use time::OffsetDateTime;
 
 /// A database made for one test and dropped after it.

@@ -2,17 +2,15 @@
 //! `X-Request-Id`: bad JSON, wrong types, oversized bodies, unknown routes, wrong methods,
 //! Chinese messages on request. The OpenAPI document and the router list the same operations.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{start, start_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use starkeep_api::{AppState, AuthOptions, Limits};
 use starkeep_auth::Iam;
 use starkeep_engine::Instances;
+use starkeep_testkit::server::{start, TestServer};
 
 #[tokio::test]
 async fn malformed_bodies_get_json_errors() {
@@ -39,11 +37,13 @@ async fn malformed_bodies_get_json_errors() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413_json() {
-    let s = start_with(Limits {
-        body_bytes: 1024,
-        ..Limits::default()
-    })
-    .await;
+    let s = TestServer::builder()
+        .limits(Limits {
+            body_bytes: 1024,
+            ..Limits::default()
+        })
+        .start()
+        .await;
     let big = json!({"user_name": "big_one", "password": "Rds_1234", "databases": vec!["x".repeat(60); 40]});
     let a = s.create(big).await;
     assert_eq!(
