@@ -503,8 +503,7 @@ struct Session {
 async fn serve(mut stream: TcpStream, id: u32, state: Arc<Mutex<State>>) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let scramble: [u8; 20] = std::array::from_fn(|_| rand::random::<u8>() % 94 + 33);
-    let version = state.lock().expect("poisoned").version;
-    write_packet(&mut stream, 0, &handshake(id, &scramble, version)).await?;
+    write_packet(&mut stream, 0, &handshake(id, &scramble)).await?;
     let (seq, response) = read_packet(&mut stream).await?;
     let Some((user, token)) = parse_handshake_response(&response) else {
         return Ok(());
@@ -1461,8 +1460,9 @@ const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
     | CLIENT_CONNECT_ATTRS
     | CLIENT_PLUGIN_AUTH_LENENC;
 
-/// The initial handshake (protocol 10), server version as a 3.x frontend announces it.
-fn handshake(id: u32, scramble: &[u8; 20], _version: StarRocksVersion) -> Vec<u8> {
+/// The initial handshake (protocol 10), with the MySQL version a 3.x frontend announces
+/// (Config's `mysql_server_version`), whatever StarRocks release it is.
+fn handshake(id: u32, scramble: &[u8; 20]) -> Vec<u8> {
     let mut p = vec![10u8];
     p.extend_from_slice(b"8.0.33\0");
     p.extend_from_slice(&id.to_le_bytes());
