@@ -5,11 +5,15 @@
 //! back with `SHOW USERS` (one round trip) and `SHOW GRANTS FOR` per account of the page only;
 //! [`parse_grant`] reads the `Grants` column in both the documented and the current format.
 //!
-//! No StarRocks server runs on the machines this is built on: the statements are pinned by
-//! golden tests that cite the documentation page their syntax comes from, and the parser by
-//! tests over grant lines in the documented format. Everything else the engine does (pooling,
-//! timeouts, compensation, convergence) is shared with the MySQL path, which runs against a real
-//! MariaDB in the tests.
+//! StarRocks answers with errors of its own: a taken or missing user and a grant that is not
+//! there come back as 1064 with StarRocks' texts, which this dialect recognises (the
+//! `says_*` methods); user names must pass `FeNameFormat`'s rule, and a database name with a
+//! backtick cannot be written at all.
+//!
+//! No StarRocks server runs on the machines this is built on. The statements are pinned by
+//! golden tests that cite the documentation, and the engine runs over the wire against the test
+//! kit's StarRocks stand-in (`starkeep-testkit`, `starrocks.rs`; `tests/starrocks_wire.rs`),
+//! which answers as StarRocks' FE source says a frontend answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
