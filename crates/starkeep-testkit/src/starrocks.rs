@@ -1667,6 +1667,44 @@ mod tests {
         );
     }
 
+    /// Every statement received goes to the file `STARROCKS_STANDIN_STATEMENTS` names, one per
+    /// line, and a refused one too; a wrong password is refused at login.
+    #[tokio::test]
+    async fn statements_are_logged_to_the_named_file() {
+        use mysql_async::prelude::Queryable;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("statements.log");
+        std::env::set_var(STATEMENTS_ENV, &log);
+        let stand_in = StarRocksStandIn::start(StandInConfig {
+            root_password: "Root-pw-1".into(),
+            ..StandInConfig::default()
+        })
+        .await
+        .unwrap();
+        let opts = |password: &str| {
+            mysql_async::OptsBuilder::default()
+                .ip_or_hostname("127.0.0.1")
+                .tcp_port(stand_in.port())
+                .user(Some("root"))
+                .pass(Some(password.to_owned()))
+                .prefer_socket(false)
+        };
+        assert!(mysql_async::Conn::new(opts("wrong")).await.is_err());
+        let mut conn = mysql_async::Conn::new(opts("Root-pw-1")).await.unwrap();
+        let databases: Vec<String> = conn.query("SHOW DATABASES").await.unwrap();
+        assert!(databases.contains(&"information_schema".to_owned()));
+        let refused = conn.query_drop("DROP USER 'nobody'@'%'").await.unwrap_err();
+        assert!(
+            refused.to_string().contains("cannot find user"),
+            "{refused}"
+        );
+        std::env::remove_var(STATEMENTS_ENV);
+        let written = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        assert!(lines.contains(&"SHOW DATABASES"), "{lines:?}");
+        assert!(lines.contains(&"DROP USER 'nobody'@'%'"), "{lines:?}");
+    }
+
     #[test]
     fn native_hash_is_mysqls() {
         assert_eq!(
