@@ -534,3 +534,62 @@ impl Fixture {
         mysql_async::Conn::new(opts).await.unwrap()
     }
 }
+
+/// root's password set through the engine whose admin is root: the stored credential follows,
+/// and when the server never took the new password (the connection cut before the ALTER ran),
+/// the old one is kept. Either way the engine built next still creates accounts.
+#[tokio::test]
+async fn the_admins_own_password_change_never_locks_starkeep_out() {
+    let f = Fixture::start(&["db1"]).await;
+    let root = name("root");
+    let new_password = AccountPassword::parse("New-root-pw2", &root).unwrap();
+    f.stand_in
+        .on_statement("ALTER USER 'root'", Trigger::CutConnection);
+    assert!(f
+        .engine()
+        .change_password(&root, &new_password)
+        .await
+        .is_err());
+    let record = f
+        .store
+        .instance(&f.record.project_id, &f.record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let engine = f.instances.mysql_wire_engine(record).unwrap();
+    engine
+        .create_account(&new_account(
+            "kept",
+            "Kept-pass-1",
+            Dml::ReadOnly,
+            Ddl::None,
+            &["db1"],
+        ))
+        .await
+        .unwrap();
+
+    engine.change_password(&root, &new_password).await.unwrap();
+    assert_eq!(
+        f.stand_in.password_hash("root").unwrap(),
+        NativePasswordHash::of("New-root-pw2").as_str()
+    );
+    let record = f
+        .store
+        .instance(&f.record.project_id, &f.record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    f.instances
+        .mysql_wire_engine(record)
+        .unwrap()
+        .create_account(&new_account(
+            "after",
+            "After-pass-1",
+            Dml::ReadOnly,
+            Ddl::None,
+            &["db1"],
+        ))
+        .await
+        .unwrap();
+    assert!(f.stand_in.has_user("after"));
+}

@@ -43,7 +43,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Pool};
 use starkeep_auth::SecretBox;
-use starkeep_domain::{AccountName, AccountPassword, NativePasswordHash, Privileges};
+use starkeep_domain::{AccountName, AccountPassword, Privileges};
 use starkeep_store::{InstanceRecord, Store, StoreError};
 
 use crate::config::{EngineConfig, WireDialect};
@@ -275,48 +275,72 @@ impl MysqlWireEngine {
         Ok(())
     }
 
-    /// After the admin account's own password changed on the server: the instance's sealed
-    /// credential becomes the new password, so the engine built from the settings next connects
-    /// with it. Should the store refuse, the old password is put back on the server, so that
-    /// starkeep is never left holding a password the server no longer takes.
-    async fn replace_admin_credential(
+    /// Sets the password of the instance's own admin account, the one starkeep connects as,
+    /// without ever leaving starkeep holding a password the server does not take: the new
+    /// password is sealed into the instance's settings first (the engine built from them next
+    /// connects with it), then set on the server. If the server's answer is an error or is lost,
+    /// a connection with the new password tells whether it took; if not, the old credential is
+    /// put back.
+    async fn change_admin_password(
         &self,
-        conn: &mut Conn,
+        name: &AccountName,
         password: &AccountPassword,
     ) -> Result<(), EngineError> {
-        let current = self
+        let record = self
             .store
             .instance(&self.instance.project_id, &self.instance.id)
             .await?
             .unwrap_or_else(|| self.instance.clone());
         let mut settings: MysqlWireSettings =
-            serde_json::from_value(current.settings).map_err(|e| corrupt(&self.instance, e))?;
+            serde_json::from_value(record.settings).map_err(|e| corrupt(&self.instance, e))?;
         let old_sealed = std::mem::replace(
             &mut settings.password,
             self.secrets.seal(password.expose().as_bytes()),
         );
-        let value = serde_json::to_value(&settings).expect("settings serialise");
-        if let Err(stored) = self
-            .store
-            .set_instance_settings(&self.instance.id, &value)
+        self.store_settings(&settings).await?;
+        let set = self
+            .bounded(async {
+                let mut conn = self.conn().await?;
+                self.require_account(&mut conn, name).await?;
+                conn.query_drop(
+                    self.dialect
+                        .set_password(name.as_str(), &password.native_hash()),
+                )
+                .await
+                .map_err(backend_error)
+            })
+            .await;
+        let Err(error) = set else {
+            return Ok(());
+        };
+        let target = ConnectionTarget {
+            host: settings.host.clone(),
+            port: settings.port,
+            user: settings.user.clone(),
+        };
+        let probe = pool_for(&target, password.expose(), 1);
+        let taken = tokio::time::timeout(self.timeout, probe.get_conn())
             .await
-        {
-            let restored = match self.secrets.open_string(&old_sealed) {
-                Ok(old) => conn
-                    .query_drop(
-                        self.dialect
-                            .set_password(&self.admin_user, &NativePasswordHash::of(&old)),
-                    )
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            };
-            tracing::error!(
-                instance = %self.instance.id, error = %stored, restored,
-                "the admin's new password could not be stored; the old one was put back"
-            );
-            return Err(stored.into());
+            .is_ok_and(|conn| conn.is_ok());
+        probe.disconnect().await.ok();
+        if taken {
+            return Ok(());
         }
+        settings.password = old_sealed;
+        if let Err(restore) = self.store_settings(&settings).await {
+            tracing::error!(
+                instance = %self.instance.id, error = %restore,
+                "the admin's password was not changed, and its old credential could not be put back"
+            );
+        }
+        Err(error)
+    }
+
+    async fn store_settings(&self, settings: &MysqlWireSettings) -> Result<(), EngineError> {
+        let value = serde_json::to_value(settings).expect("settings serialise");
+        self.store
+            .set_instance_settings(&self.instance.id, &value)
+            .await?;
         Ok(())
     }
 
@@ -430,7 +454,7 @@ impl AccountEngine for MysqlWireEngine {
     /// root's password may be set like any account's (the cloud API allows it: Terraform's
     /// StarRocks instance resource sets `db_root_pwd` so); other system accounts may not. Where
     /// the account is the instance's own admin, its sealed credential is replaced in the same step
-    /// ([`Self::replace_admin_credential`]).
+    /// ([`Self::change_admin_password`]).
     async fn change_password(
         &self,
         name: &AccountName,
@@ -440,6 +464,9 @@ impl AccountEngine for MysqlWireEngine {
             self.check_changeable(name)?;
         }
         let _guard = self.account_lock(name.as_str()).await;
+        if name.as_str() == self.admin_user {
+            return self.change_admin_password(name, password).await;
+        }
         self.bounded(async {
             let mut conn = self.conn().await?;
             self.require_account(&mut conn, name).await?;
@@ -447,16 +474,12 @@ impl AccountEngine for MysqlWireEngine {
                 .dialect
                 .set_password(name.as_str(), &password.native_hash());
             match conn.query_drop(statement).await {
-                Ok(()) => {}
+                Ok(()) => Ok(()),
                 Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
-                    return Err(EngineError::AccountNotFound(name.as_str().to_owned()))
+                    Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
-                Err(e) => return Err(backend_error(e)),
+                Err(e) => Err(backend_error(e)),
             }
-            if name.as_str() == self.admin_user {
-                self.replace_admin_credential(&mut conn, password).await?;
-            }
-            Ok(())
         })
         .await
     }
