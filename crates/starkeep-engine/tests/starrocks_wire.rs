@@ -108,6 +108,14 @@ fn new_account(raw: &str, password: &str, dml: Dml, ddl: Ddl, dbs: &[&str]) -> N
     }
 }
 
+/// Creates `raw` with `dml` and no DDL on `dbs`, which must succeed.
+async fn create_ok(engine: &MysqlWireEngine, raw: &str, password: &str, dml: Dml, dbs: &[&str]) {
+    engine
+        .create_account(&new_account(raw, password, dml, Ddl::None, dbs))
+        .await
+        .unwrap();
+}
+
 async fn summary(engine: &MysqlWireEngine, raw: &str) -> starkeep_engine::AccountSummary {
     let page = engine
         .list_accounts(&AccountQuery {
@@ -133,16 +141,7 @@ async fn the_six_operations_run_against_the_stand_in() {
     let engine = f.engine();
 
     // Create: CREATE USER with the hash, then one GRANT per object kind.
-    engine
-        .create_account(&new_account(
-            "app",
-            "App-pass-1",
-            Dml::ReadWrite,
-            Ddl::None,
-            &["db1"],
-        ))
-        .await
-        .unwrap();
+    create_ok(&engine, "app", "App-pass-1", Dml::ReadWrite, &["db1"]).await;
     assert_eq!(
         f.stand_in.password_hash("app").unwrap(),
         NativePasswordHash::of("App-pass-1").as_str()
@@ -239,16 +238,7 @@ async fn the_six_operations_run_against_the_stand_in() {
 async fn an_account_dropped_behind_starkeeps_back_is_not_found() {
     let f = Fixture::start(&["db1"]).await;
     let engine = f.engine();
-    engine
-        .create_account(&new_account(
-            "gone",
-            "Gone-pass-1",
-            Dml::ReadOnly,
-            Ddl::None,
-            &["db1"],
-        ))
-        .await
-        .unwrap();
+    create_ok(&engine, "gone", "Gone-pass-1", Dml::ReadOnly, &["db1"]).await;
     f.stand_in.on_statement(
         "DROP USER 'gone'",
         Trigger::Execute("DROP USER 'gone'@'%'".into()),
@@ -375,16 +365,14 @@ async fn a_revoke_racing_a_hand_made_one_still_converges() {
     // Two databases: with table grants left on db2, a REVOKE on db1's tables that finds no
     // entry is an error (PrivilegeCollectionV2.revoke is silent only when the user holds
     // nothing of the object type at all).
-    engine
-        .create_account(&new_account(
-            "racer",
-            "Racer-pass-1",
-            Dml::ReadWrite,
-            Ddl::None,
-            &["db1", "db2"],
-        ))
-        .await
-        .unwrap();
+    create_ok(
+        &engine,
+        "racer",
+        "Racer-pass-1",
+        Dml::ReadWrite,
+        &["db1", "db2"],
+    )
+    .await;
     f.stand_in.on_statement(
         "REVOKE",
         Trigger::Execute(
@@ -557,16 +545,7 @@ async fn the_admins_own_password_change_never_locks_starkeep_out() {
         .unwrap()
         .unwrap();
     let engine = f.instances.mysql_wire_engine(record).unwrap();
-    engine
-        .create_account(&new_account(
-            "kept",
-            "Kept-pass-1",
-            Dml::ReadOnly,
-            Ddl::None,
-            &["db1"],
-        ))
-        .await
-        .unwrap();
+    create_ok(&engine, "kept", "Kept-pass-1", Dml::ReadOnly, &["db1"]).await;
 
     engine.change_password(&root, &new_password).await.unwrap();
     assert_eq!(
