@@ -44,27 +44,52 @@ pub struct Caller {
     pub access_key: Option<String>,
 }
 
+/// Who sent `req`: a signed request's access key, or a token.
+async fn authenticate(
+    app: &AppState,
+    req: Request,
+    body_limit: usize,
+) -> Result<(Request, Caller), Response> {
+    let signed = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| Authorization::claims_scheme(v.as_bytes()));
+    if signed {
+        signature::authenticate(app, req, body_limit).await
+    } else {
+        let header = req.headers().get(AUTH_TOKEN_HEADER).cloned();
+        match token::authenticate(app, header).await {
+            Ok(caller) => Ok((req, caller)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Middleware for the reads outside any project (the Keystone reads): authenticate the caller,
+/// whatever its project and role, and leave the [`Caller`] for the handler to scope its answer.
+pub async fn require_identity(
+    State((app, body_limit)): State<(AppState, usize)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&app, req, body_limit).await {
+        Ok((mut req, caller)) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(refusal) => refusal,
+    }
+}
+
 /// Middleware: authenticate the caller and authorize the request for the path's project.
 pub async fn require_caller(
     State((app, body_limit)): State<(AppState, usize)>,
     req: Request,
     next: Next,
 ) -> Response {
-    let signed = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .is_some_and(|v| Authorization::claims_scheme(v.as_bytes()));
-    let (req, caller) = if signed {
-        match signature::authenticate(&app, req, body_limit).await {
-            Ok(pair) => pair,
-            Err(refusal) => return refusal,
-        }
-    } else {
-        let header = req.headers().get(AUTH_TOKEN_HEADER).cloned();
-        match token::authenticate(&app, header).await {
-            Ok(caller) => (req, caller),
-            Err(e) => return e.into_response(),
-        }
+    let (req, caller) = match authenticate(&app, req, body_limit).await {
+        Ok(pair) => pair,
+        Err(refusal) => return refusal,
     };
     let (mut parts, body) = req.into_parts();
     let scope = ProjectScope::of(&mut parts).await;

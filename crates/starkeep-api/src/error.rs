@@ -127,9 +127,11 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             InvalidParameter | InstanceNotFound | AccountExists | AccountNotFound
-            | DatabaseNotFound | ReservedDatabase | SyncSourceMissing => StatusCode::BAD_REQUEST,
+            | DatabaseNotFound | ReservedDatabase | SyncSourceMissing | SystemAccount => {
+                StatusCode::BAD_REQUEST
+            }
             SyncSourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Forbidden | SystemAccount => StatusCode::FORBIDDEN,
+            Forbidden => StatusCode::FORBIDDEN,
             Unauthenticated => StatusCode::UNAUTHORIZED,
             Throttled => StatusCode::TOO_MANY_REQUESTS,
             TokenNotFound => StatusCode::NOT_FOUND,
@@ -339,6 +341,9 @@ impl From<EngineError> for ApiError {
             SystemAccount(n) => ApiError::with(ErrorCode::SystemAccount, Detail::Subject(n)),
             UnknownDatabase(n) => ApiError::with(ErrorCode::DatabaseNotFound, Detail::Subject(n)),
             ReservedDatabase(n) => ApiError::with(ErrorCode::ReservedDatabase, Detail::Subject(n)),
+            UnaddressableDatabase(why) => {
+                ApiError::with(ErrorCode::InvalidParameter, Detail::Subject(why))
+            }
             EngineNotAvailable(kind) => {
                 tracing::error!(engine = %kind, "instance engine not available");
                 ApiError::new(ErrorCode::EngineNotAvailable)

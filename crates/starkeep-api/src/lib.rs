@@ -19,6 +19,7 @@ pub mod error;
 pub mod external_iam;
 pub mod extract;
 pub mod health;
+pub mod keystone;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -83,6 +84,21 @@ fn project_route(
     token_route(state, operation, (schemas, paths, handler))
 }
 
+/// A route outside any project that takes a project's credential (the Keystone reads): the
+/// failure throttle, then authentication without a project in the path.
+fn identity_route(
+    state: &AppState,
+    body_bytes: usize,
+    operation: Operation,
+    (schemas, paths, handler): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    let handler = handler.route_layer(axum::middleware::from_fn_with_state(
+        (state.clone(), body_bytes),
+        auth::require_identity,
+    ));
+    token_route(state, operation, (schemas, paths, handler))
+}
+
 /// A route that takes a credential of its own (the token endpoints): the failure throttle runs
 /// in front of its handler.
 fn token_route(
@@ -118,6 +134,7 @@ fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppSt
     use Operation as Op;
     let project = |operation, route| project_route(state, body_bytes, operation, route);
     let token = |operation, route| token_route(state, operation, route);
+    let identity = |operation, route| identity_route(state, body_bytes, operation, route);
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(open_route(Op::Health, routes!(health::health)))
         .routes(open_route(Op::Metrics, routes!(metrics::metrics)))
@@ -129,6 +146,12 @@ fn documented_routes(state: &AppState, body_bytes: usize) -> OpenApiRouter<AppSt
         .routes(token(
             Op::ValidateToken,
             routes!(tokens::validate::validate_token),
+        ))
+        .routes(identity(Op::ListProjects, routes!(keystone::list_projects)))
+        .routes(identity(Op::ListDomains, routes!(keystone::list_domains)))
+        .routes(identity(
+            Op::ServiceCatalog,
+            routes!(keystone::service_catalog),
         ))
         .routes(project(
             Op::CreateAccount,

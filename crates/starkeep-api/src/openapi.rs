@@ -46,13 +46,14 @@ pub struct LanguageHeader(
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum ErrorResponses {
-    /// Invalid input, or an unknown instance, account or database.
+    /// Invalid input; an unknown instance, account or database; a system account's privileges or
+    /// existence (root's password may be set).
     #[response(status = 400)]
     BadRequest(error::ErrorBody),
     /// No valid credential.
     #[response(status = 401)]
     Unauthorized(error::ErrorBody),
-    /// Not allowed (project, role), or a system account.
+    /// Not allowed (project, role).
     #[response(status = 403)]
     Forbidden(error::ErrorBody),
     /// Body over the limit.
@@ -85,7 +86,8 @@ impl Modify for Credentials {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "Authorization",
                 "SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<names>, Signature=<hex>, with \
-                 X-Sdk-Date (and Host) signed, as the cloud's SDKs sign requests",
+                 X-Sdk-Date signed (Host too, where the SDK signs it), as the cloud's SDKs sign \
+                 requests",
             ))),
         );
         for item in openapi.paths.paths.values_mut() {

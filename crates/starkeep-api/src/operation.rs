@@ -36,6 +36,12 @@ pub enum Operation {
     CreateToken,
     /// `GET /v3/auth/tokens`.
     ValidateToken,
+    /// `GET /v3/projects` (Keystone, for the Terraform provider's start-up).
+    ListProjects,
+    /// `GET /v3/auth/domains` (Keystone).
+    ListDomains,
+    /// `GET /v3/auth/catalog` (Keystone).
+    ServiceCatalog,
     /// `GET /health`.
     Health,
     /// `GET /metrics`.
@@ -57,6 +63,9 @@ impl Operation {
             Self::SyncStatus => "sync_status",
             Self::CreateToken => "create_token",
             Self::ValidateToken => "validate_token",
+            Self::ListProjects => "list_projects",
+            Self::ListDomains => "list_domains",
+            Self::ServiceCatalog => "service_catalog",
             Self::Health => "health",
             Self::Metrics => "metrics",
             Self::OpenApi => "openapi",
@@ -82,6 +91,9 @@ impl Operation {
             | Self::SyncStatus
             | Self::CreateToken
             | Self::ValidateToken
+            | Self::ListProjects
+            | Self::ListDomains
+            | Self::ServiceCatalog
             | Self::Health
             | Self::Metrics
             | Self::OpenApi => None,

@@ -247,7 +247,7 @@ fn any_change_after_signing_is_refused() {
 }
 
 #[test]
-fn host_and_date_must_be_signed_and_a_signed_body_hash_must_match() {
+fn date_must_be_signed_host_may_be_left_out_and_a_signed_body_hash_must_match() {
     let v = vectors()
         .into_iter()
         .find(|v| v.name == "sdk_create_user_post_json")
@@ -280,12 +280,11 @@ fn host_and_date_must_be_signed_and_a_signed_body_hash_must_match() {
             }
         }
     };
+    // The Go SDK of the cloud's Terraform provider never signs Host (chnsz/golangsdk,
+    // signer/signer.go signs Go's header map, which has no host): taken.
     let mut no_host = clone(&v);
     sign_with(&mut no_host, &["content-type", "x-sdk-date"]);
-    assert_eq!(
-        no_host.verify_at(t, &v.sk),
-        Err(SignatureError::HostNotSigned)
-    );
+    assert_eq!(no_host.verify_at(t, &v.sk), Ok(()));
     let mut no_date = clone(&v);
     sign_with(&mut no_date, &["content-type", "host"]);
     assert_eq!(

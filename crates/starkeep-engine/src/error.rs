@@ -21,6 +21,9 @@ pub enum EngineError {
     /// A system database that no account may be granted on.
     #[error("database {0} is a system database and cannot be granted")]
     ReservedDatabase(String),
+    /// A database name the engine's server cannot be sent (the detail says why).
+    #[error("{0}")]
+    UnaddressableDatabase(String),
     /// The instance's engine kind is not served by this build.
     #[error("engine {0} is not available")]
     EngineNotAvailable(String),

@@ -79,6 +79,13 @@ pub trait AccountMirror: Send + Sync {
     /// not: sync then compares with the hash it last applied).
     fn shows_hashes(&self) -> bool;
 
+    /// Why the server would refuse `name` as a user name, if it would (StarRocks: its
+    /// `FeNameFormat` rule). Sync skips such source accounts with this reason.
+    fn refuses_name(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
     /// Checks that the server answers to its admin account.
     async fn ping(&self) -> Result<(), EngineError>;
 

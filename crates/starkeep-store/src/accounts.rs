@@ -167,7 +167,8 @@ impl Store {
             .await
     }
 
-    /// Replaces the password hash of a non-system account.
+    /// Replaces the password hash of a non-system account, or of root (the cloud API lets a
+    /// caller set root's password).
     pub async fn update_account_password(
         &self,
         instance: &InstanceId,
@@ -176,7 +177,7 @@ impl Store {
     ) -> Result<AccountWrite, StoreError> {
         let done = sqlx::query(
             "UPDATE embedded_accounts SET password_hash = $3, updated_at = $4 \
-             WHERE instance_id = $1 AND name = $2 AND is_system = 0",
+             WHERE instance_id = $1 AND name = $2 AND (is_system = 0 OR name = 'root')",
         )
         .bind(instance.as_str())
         .bind(name)

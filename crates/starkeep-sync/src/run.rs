@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use starkeep_auth::SecretBox;
 use starkeep_domain::{InstanceId, NativePasswordHash, ProjectId};
-use starkeep_engine::{AccountMirror, EngineError, Instances, MirrorPair, MirrorRead, MirrorSide};
+use starkeep_engine::{
+    AccountMirror, EngineError, Instances, MirrorAccount, MirrorPair, MirrorRead, MirrorSide,
+};
 use starkeep_store::{InstanceRecord, Store};
 
 use crate::metrics::count_run;
@@ -195,8 +197,21 @@ impl Books<'_> {
             applied = self.applied_hashes().await?;
             TargetHashes::LastApplied(&applied)
         };
+        // Names the target refuses are never planned: they would fail every run.
+        let mut refused: BTreeMap<String, String> = BTreeMap::new();
+        let source_accounts: Vec<MirrorAccount> = source_side
+            .accounts
+            .into_iter()
+            .filter(|account| match self.target.refuses_name(&account.name) {
+                Some(why) if !account.system => {
+                    refused.insert(account.name.clone(), why);
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         let decided: Plan = plan_with(
-            &source_side.accounts,
+            &source_accounts,
             &target_side.accounts,
             &owned,
             &databases,
@@ -224,6 +239,11 @@ impl Books<'_> {
                 .collect(),
             ..SyncReport::default()
         };
+        report.skipped.extend(
+            refused
+                .into_iter()
+                .map(|(name, reason)| AccountReason { name, reason }),
+        );
         for name in &decided.forget {
             self.store.forget_owned(self.instance, name).await?;
         }

@@ -29,10 +29,6 @@ fn refusal_for(e: &SignatureError) -> ApiError {
             "the Authorization header is not a valid SDK-HMAC-SHA256 authorization",
             "Authorization 请求头不是有效的 SDK-HMAC-SHA256 签名",
         ),
-        SignatureError::HostNotSigned => (
-            "the Host header must be among the signed headers",
-            "Host 请求头必须参与签名",
-        ),
         SignatureError::DateNotSigned => (
             "the X-Sdk-Date header must be among the signed headers",
             "X-Sdk-Date 请求头必须参与签名",

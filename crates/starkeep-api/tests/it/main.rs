@@ -8,7 +8,9 @@
 //! - [`http`]: the HTTP surface (errors, limits, the OpenAPI document against the router);
 //! - [`kept_pages`]: list pages kept between requests;
 //! - [`logs`]: the access line's operation, and the request id on what a request logs;
-//! - [`signatures`]: requests signed with access keys.
+//! - [`signatures`]: requests signed with access keys;
+//! - [`terraform`]: the cloud's Terraform provider, its start-up and StarRocks user resource
+//!   replayed as its source builds and signs them.
 
 mod accounts;
 mod audit;
@@ -18,3 +20,4 @@ mod http;
 mod kept_pages;
 mod logs;
 mod signatures;
+mod terraform;

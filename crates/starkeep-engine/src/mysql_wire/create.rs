@@ -19,7 +19,7 @@ use mysql_async::Conn;
 use starkeep_domain::NativePasswordHash;
 use starkeep_store::Store;
 
-use super::backend_error::{backend_error, ER_CANNOT_USER, ER_DBACCESS_DENIED};
+use super::backend_error::{backend_error, ER_DBACCESS_DENIED};
 use super::connection::ConnWhenNeeded;
 use super::dialect::Scope;
 use super::mapping::GrantSet;
@@ -142,7 +142,7 @@ impl MysqlWireEngine {
             Err(StepFailure {
                 account_made: false,
                 error: mysql_async::Error::Server(e),
-            }) if e.code == ER_CANNOT_USER => {
+            }) if self.dialect.says_account_exists(&e) => {
                 return Err(CreateFailure {
                     error: EngineError::AccountExists(name.to_owned()),
                     clean: true,
@@ -205,7 +205,9 @@ impl MysqlWireEngine {
             }
             match conn.query_drop(self.dialect.drop_user(name)).await {
                 Ok(()) => Ok(true),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => Ok(false),
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
+                    Ok(false)
+                }
                 Err(e) => Err(backend_error(e)),
             }
         })

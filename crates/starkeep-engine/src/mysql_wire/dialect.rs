@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use mysql_async::Conn;
+use mysql_async::{Conn, ServerError};
 use starkeep_domain::NativePasswordHash;
 
-use super::mapping::{GrantSet, MapFlavor, PrivilegeMap};
+use super::backend_error::{ER_CANNOT_USER, ER_NONEXISTING_GRANT};
+use super::mapping::{Grant, GrantSet, MapFlavor, PrivilegeMap};
 use crate::EngineKind;
 
 /// Where grants apply: every database, or one database by its real name.
@@ -99,6 +100,43 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the server answers `CREATE USER` of a taken name and `DROP USER` of a missing one
     /// with error 1396, so that no read is needed before either to tell the caller so.
     fn refuses_taken_and_missing_names(&self) -> bool;
+
+    /// Whether the server's answer `e` to `CREATE USER` says the name is taken (MySQL: 1396).
+    fn says_account_exists(&self, e: &ServerError) -> bool {
+        e.code == ER_CANNOT_USER
+    }
+
+    /// Whether the server's answer `e` to `ALTER USER` or `DROP USER` says there is no such
+    /// account (MySQL: 1396).
+    fn says_account_missing(&self, e: &ServerError) -> bool {
+        e.code == ER_CANNOT_USER
+    }
+
+    /// Whether the server's answer `e` to a `REVOKE` says the grant is not there (MySQL: 1141):
+    /// someone revoked it between the read and the `REVOKE`.
+    fn says_no_such_grant(&self, e: &ServerError) -> bool {
+        e.code == ER_NONEXISTING_GRANT
+    }
+
+    /// Why the server would refuse `name` as a user name, if it would.
+    fn refuses_user_name(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
+    /// Why a grant on database `name` cannot be expressed to this server, if it cannot.
+    fn refuses_database_name(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
+    /// Whether convergence may revoke `grant` when it is held and not wanted. Where the server
+    /// shows grants the privilege map has no words for in the scopes read back, those are not
+    /// starkeep's to take away.
+    fn may_revoke(&self, grant: &Grant, map: &PrivilegeMap) -> bool {
+        let _ = (grant, map);
+        true
+    }
 
     fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String;
 

@@ -13,7 +13,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use starkeep_domain::{DatabaseName, DatabaseSelection, Ddl, Dml, Privileges};
 
-use super::backend_error::{backend_error, ER_NONEXISTING_GRANT};
+use super::backend_error::backend_error;
 use super::connection::ConnWhenNeeded;
 use super::dialect::{RawGrants, Scope};
 use super::mapping::GrantSet;
@@ -97,6 +97,12 @@ impl MysqlWireEngine {
                     .find(|n| self.dialect.is_reserved_database(n.as_str()))
                 {
                     return Err(EngineError::ReservedDatabase(reserved.as_str().to_owned()));
+                }
+                if let Some(why) = names
+                    .iter()
+                    .find_map(|n| self.dialect.refuses_database_name(n.as_str()))
+                {
+                    return Err(EngineError::UnaddressableDatabase(why));
                 }
                 let DatabaseSelection::Named(resolved) = resolve_databases(databases, real)? else {
                     unreachable!("named in, named out")
@@ -226,11 +232,15 @@ impl MysqlWireEngine {
         }
         for (scope, have) in current {
             let want = desired.get(scope).unwrap_or(&empty);
-            let surplus: GrantSet = have.difference(want).cloned().collect();
+            let surplus: GrantSet = have
+                .difference(want)
+                .filter(|grant| self.dialect.may_revoke(grant, &self.map))
+                .cloned()
+                .collect();
             for statement in self.dialect.revoke(name, scope, &surplus) {
                 issued += 1;
                 match conn.query_drop(statement).await {
-                    Err(mysql_async::Error::Server(e)) if e.code == ER_NONEXISTING_GRANT => {}
+                    Err(mysql_async::Error::Server(e)) if self.dialect.says_no_such_grant(&e) => {}
                     other => other?,
                 }
             }

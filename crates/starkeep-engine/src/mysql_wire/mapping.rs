@@ -153,7 +153,38 @@ fn starrocks_privileges(level: Level) -> &'static [&'static str] {
     }
 }
 
+/// The StarRocks release (major, minor) whose grammar first takes `privilege` on `level`, for
+/// the privileges newer than 3.0. `CREATE PIPE`: pipes came with 3.2; the grammar of 3.0 and 3.1
+/// (`fe/fe-grammar/.../StarRocks.g4`, `privilegeType`) has no `PIPE` and refuses the statement.
+pub fn starrocks_privilege_since(level: Level, privilege: &str) -> Option<(u32, u32)> {
+    match (level, privilege) {
+        (Level::Database, "CREATE PIPE") => Some((3, 2)),
+        _ => None,
+    }
+}
+
 impl PrivilegeMap {
+    /// Checks that a StarRocks server of `version` (major, minor) takes every privilege of the
+    /// map.
+    pub fn validate_for_starrocks(&self, version: (u32, u32)) -> Result<(), MappingError> {
+        for (level, privilege) in self.known() {
+            if let Some(since) = starrocks_privilege_since(level, &privilege) {
+                if version < since {
+                    return Err(MappingError(format!(
+                        "{privilege} on {} needs StarRocks {}.{} or later; this instance runs \
+                         {}.{}",
+                        level.as_str(),
+                        since.0,
+                        since.1,
+                        version.0,
+                        version.1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The built-in mapping for the MySQL family (docs/privileges.md §2.2).
     pub fn mysql_default() -> Self {
         let d = Level::Database;

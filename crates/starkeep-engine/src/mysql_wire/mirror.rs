@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use starkeep_domain::{DatabaseSelection, NativePasswordHash, Privileges};
 
-use super::backend_error::{backend_error, ER_CANNOT_USER};
+use super::backend_error::backend_error;
 use super::connection::DEFAULT_TIMEOUT;
 use super::dialect::{AuthRow, RawGrants, Scope};
 use super::grants::GrantsMeaning;
@@ -135,6 +135,10 @@ impl AccountMirror for MysqlWireEngine {
         self.dialect.shows_hashes()
     }
 
+    fn refuses_name(&self, name: &str) -> Option<String> {
+        self.dialect.refuses_user_name(name)
+    }
+
     async fn ping(&self) -> Result<(), EngineError> {
         self.bounded(async {
             let mut conn = self.conn().await?;
@@ -173,7 +177,9 @@ impl AccountMirror for MysqlWireEngine {
             self.desired_scopes_among(databases, privileges, databases_here)?;
             match conn.query_drop(self.dialect.create_user(name, hash)).await {
                 Ok(()) => Ok(true),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => Ok(false),
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_exists(&e) => {
+                    Ok(false)
+                }
                 Err(e) => Err(backend_error(e)),
             }
         })
@@ -221,7 +227,9 @@ impl AccountMirror for MysqlWireEngine {
             let mut conn = self.conn().await?;
             match conn.query_drop(self.dialect.drop_user(name)).await {
                 Ok(()) => Ok(true),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => Ok(false),
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
+                    Ok(false)
+                }
                 Err(e) => Err(backend_error(e)),
             }
         })

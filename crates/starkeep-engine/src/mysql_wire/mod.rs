@@ -50,7 +50,7 @@ use crate::config::{EngineConfig, WireDialect};
 use crate::{
     AccountEngine, AccountPage, AccountQuery, EngineError, EngineKind, NewAccount, PrivilegeChange,
 };
-use backend_error::{backend_error, ER_CANNOT_USER};
+use backend_error::backend_error;
 use connection::{pool_for, ConnWhenNeeded};
 use dialect::Dialect;
 use mapping::PrivilegeMap;
@@ -106,6 +106,9 @@ impl fmt::Debug for MysqlWireEngine {
             .finish_non_exhaustive()
     }
 }
+
+/// The built-in superuser of both engine families: listed, never changed, except its password.
+const ROOT: &str = "root";
 
 impl Server {
     /// The server in a message: `instance ID`, or the TaurusDB source of one.
@@ -272,6 +275,75 @@ impl MysqlWireEngine {
         Ok(())
     }
 
+    /// Sets the password of the instance's own admin account, the one starkeep connects as,
+    /// without ever leaving starkeep holding a password the server does not take: the new
+    /// password is sealed into the instance's settings first (the engine built from them next
+    /// connects with it), then set on the server. If the server's answer is an error or is lost,
+    /// a connection with the new password tells whether it took; if not, the old credential is
+    /// put back.
+    async fn change_admin_password(
+        &self,
+        name: &AccountName,
+        password: &AccountPassword,
+    ) -> Result<(), EngineError> {
+        let record = self
+            .store
+            .instance(&self.instance.project_id, &self.instance.id)
+            .await?
+            .unwrap_or_else(|| self.instance.clone());
+        let mut settings: MysqlWireSettings =
+            serde_json::from_value(record.settings).map_err(|e| corrupt(&self.instance, e))?;
+        let old_sealed = std::mem::replace(
+            &mut settings.password,
+            self.secrets.seal(password.expose().as_bytes()),
+        );
+        self.store_settings(&settings).await?;
+        let set = self
+            .bounded(async {
+                let mut conn = self.conn().await?;
+                self.require_account(&mut conn, name).await?;
+                conn.query_drop(
+                    self.dialect
+                        .set_password(name.as_str(), &password.native_hash()),
+                )
+                .await
+                .map_err(backend_error)
+            })
+            .await;
+        let Err(error) = set else {
+            return Ok(());
+        };
+        let target = ConnectionTarget {
+            host: settings.host.clone(),
+            port: settings.port,
+            user: settings.user.clone(),
+        };
+        let probe = pool_for(&target, password.expose(), 1);
+        let taken = tokio::time::timeout(self.timeout, probe.get_conn())
+            .await
+            .is_ok_and(|conn| conn.is_ok());
+        probe.disconnect().await.ok();
+        if taken {
+            return Ok(());
+        }
+        settings.password = old_sealed;
+        if let Err(restore) = self.store_settings(&settings).await {
+            tracing::error!(
+                instance = %self.instance.id, error = %restore,
+                "the admin's password was not changed, and its old credential could not be put back"
+            );
+        }
+        Err(error)
+    }
+
+    async fn store_settings(&self, settings: &MysqlWireSettings) -> Result<(), EngineError> {
+        let value = serde_json::to_value(settings).expect("settings serialise");
+        self.store
+            .set_instance_settings(&self.instance.id, &value)
+            .await?;
+        Ok(())
+    }
+
     async fn require_account(
         &self,
         conn: &mut Conn,
@@ -379,13 +451,22 @@ impl AccountEngine for MysqlWireEngine {
         .await
     }
 
+    /// root's password may be set like any account's (the cloud API allows it: Terraform's
+    /// StarRocks instance resource sets `db_root_pwd` so); other system accounts may not. Where
+    /// the account is the instance's own admin, its sealed credential is replaced in the same step
+    /// ([`Self::change_admin_password`]).
     async fn change_password(
         &self,
         name: &AccountName,
         password: &AccountPassword,
     ) -> Result<(), EngineError> {
-        self.check_changeable(name)?;
+        if name.as_str() != ROOT {
+            self.check_changeable(name)?;
+        }
         let _guard = self.account_lock(name.as_str()).await;
+        if name.as_str() == self.admin_user {
+            return self.change_admin_password(name, password).await;
+        }
         self.bounded(async {
             let mut conn = self.conn().await?;
             self.require_account(&mut conn, name).await?;
@@ -394,7 +475,7 @@ impl AccountEngine for MysqlWireEngine {
                 .set_password(name.as_str(), &password.native_hash());
             match conn.query_drop(statement).await {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
                     Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
                 Err(e) => Err(backend_error(e)),
@@ -413,7 +494,7 @@ impl AccountEngine for MysqlWireEngine {
             }
             match conn.query_drop(self.dialect.drop_user(name.as_str())).await {
                 Ok(()) => Ok(()),
-                Err(mysql_async::Error::Server(e)) if e.code == ER_CANNOT_USER => {
+                Err(mysql_async::Error::Server(e)) if self.dialect.says_account_missing(&e) => {
                     Err(EngineError::AccountNotFound(name.as_str().to_owned()))
                 }
                 Err(e) => Err(backend_error(e)),

@@ -146,8 +146,14 @@ impl AddSqlInstance {
                 target: shown.clone(),
                 detail: mysql_error_text(&e),
             })?;
+        // A StarRocks frontend's `VERSION()` answers the MySQL version it claims; its own is
+        // `current_version()` ("3.3.2 <commit>").
+        let version_query = match self.kind {
+            EngineKind::StarRocks => "SELECT current_version()",
+            _ => "SELECT VERSION()",
+        };
         let version: Option<String> =
-            tokio::time::timeout(self.timeout, conn.query_first("SELECT VERSION()"))
+            tokio::time::timeout(self.timeout, conn.query_first(version_query))
                 .await
                 .map_err(within("reading the version"))?
                 .map_err(|e| RegistrationError::Connect {
@@ -167,6 +173,11 @@ impl AddSqlInstance {
             Some(text) => PrivilegeMap::from_toml(text, dialect.map_flavor())?,
             None => dialect.default_map(),
         };
+        if self.kind == EngineKind::StarRocks {
+            if let Some(version) = version.as_deref().and_then(major_minor) {
+                map.validate_for_starrocks(version)?;
+            }
+        }
 
         // The probe: create, grant, drop.
         let probe = format!("starkeep_probe_{:08x}", rand::random::<u32>());
@@ -179,13 +190,25 @@ impl AddSqlInstance {
                 detail: mysql_error_text(&e),
             }
         };
-        tokio::time::timeout(
+        let created = tokio::time::timeout(
             self.timeout,
             conn.query_drop(dialect.create_user(&probe, &hash)),
         )
         .await
-        .map_err(within("creating a probe account"))?
-        .map_err(privilege_error("create users"))?;
+        .map_err(within("creating a probe account"))?;
+        if let Err(e) = created {
+            let mut error = privilege_error("create users")(e);
+            if self.kind == EngineKind::StarRocks {
+                if let (RegistrationError::Privilege { detail, .. }, Some(hint)) = (
+                    &mut error,
+                    inactive_admin_role(&mut conn, &target.user).await,
+                ) {
+                    detail.push_str("; ");
+                    detail.push_str(&hint);
+                }
+            }
+            return Err(error);
+        }
         let grant_scope = match self.kind {
             // MySQL accepts a grant on a database that does not exist yet.
             EngineKind::Mysql => Some(Scope::Database(format!("{probe}_db"))),
@@ -247,6 +270,40 @@ impl AddSqlInstance {
             .await?;
         Ok(record)
     }
+}
+
+/// (major, minor) of a StarRocks version as `current_version()` prints it ("3.3.2 6d81f75").
+fn major_minor(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.split_whitespace().next()?.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Where a StarRocks admin holds `user_admin` (or `root`) but a new session does not activate
+/// it, what to run so that one does. starkeep never sends `SET ROLE`: each pooled session has the
+/// admin's default roles only (`qe/SetRoleExecutor.java` changes one session).
+async fn inactive_admin_role(conn: &mut mysql_async::Conn, admin: &str) -> Option<String> {
+    let rows: Vec<mysql_async::Row> = conn.query("SHOW GRANTS").await.ok()?;
+    let granted: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.get_opt::<String, _>(2).and_then(Result::ok))
+        .filter_map(|text| match super::starrocks::parse_grant(&text) {
+            Some(super::starrocks::GrantLine::Roles(roles)) => Some(roles),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let active: Option<String> = conn.query_first("SELECT current_role()").await.ok()?;
+    let active = active.unwrap_or_default();
+    let is_active = |role: &str| active.split(',').any(|r| r.trim() == role);
+    let role = ["user_admin", "root"]
+        .into_iter()
+        .find(|r| granted.iter().any(|g| g == r) && !is_active(r))?;
+    Some(format!(
+        "the role {role} is granted to {admin} but is not one of its default roles, and starkeep \
+         never sends SET ROLE; run: SET DEFAULT ROLE {role} TO '{admin}'@'%'"
+    ))
 }
 
 #[cfg(test)]

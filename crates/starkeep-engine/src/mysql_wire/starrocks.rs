@@ -5,21 +5,26 @@
 //! back with `SHOW USERS` (one round trip) and `SHOW GRANTS FOR` per account of the page only;
 //! [`parse_grant`] reads the `Grants` column in both the documented and the current format.
 //!
-//! No StarRocks server runs on the machines this is built on: the statements are pinned by
-//! golden tests that cite the documentation page their syntax comes from, and the parser by
-//! tests over grant lines in the documented format. Everything else the engine does (pooling,
-//! timeouts, compensation, convergence) is shared with the MySQL path, which runs against a real
-//! MariaDB in the tests.
+//! StarRocks answers with errors of its own: a taken or missing user and a grant that is not
+//! there come back as 1064 with StarRocks' texts, which this dialect recognises (the
+//! `says_*` methods); user names must pass `FeNameFormat`'s rule, and a database name with a
+//! backtick cannot be written at all.
+//!
+//! No StarRocks server runs on the machines this is built on. The statements are pinned by
+//! golden tests that cite the documentation, and the engine runs over the wire against the test
+//! kit's StarRocks stand-in (`starkeep-testkit`, `starrocks.rs`; `tests/starrocks_wire.rs`),
+//! which answers as StarRocks' FE source says a frontend answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row};
+use mysql_async::{Conn, Row, ServerError};
 use starkeep_domain::NativePasswordHash;
 
+use super::backend_error::{ER_CANNOT_USER, ER_NONEXISTING_GRANT};
 use super::dialect::{Dialect, RawGrants, Scope};
-use super::mapping::{GrantSet, Level, MapFlavor, PrivilegeMap};
+use super::mapping::{Grant, GrantSet, Level, MapFlavor, PrivilegeMap};
 use super::quote;
 use crate::EngineKind;
 
@@ -27,6 +32,27 @@ use crate::EngineKind;
 const SYSTEM_ACCOUNTS: &[&str] = &["root", "rdsAdmin", "rdsMetric"];
 /// Databases that no request may name.
 const RESERVED_DATABASES: &[&str] = &["sys", "_statistics_"];
+/// What a StarRocks frontend sends for an error that carries no `ErrorCode`: a
+/// `SemanticException` from analysis, a `DdlException` from execution
+/// (`mysql/MysqlErrPacket.java`: "Now 1064").
+const ER_SEMANTIC: u16 = 1064;
+
+/// `FeNameFormat.checkUserName` (`sql/analyzer/FeNameFormat.java`): `^\w{1,64}/?[.\w-]{0,63}$`
+/// with Java's ASCII `\w`, and at most 64 characters.
+pub fn is_valid_user_name(name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.is_empty() || name.len() > 64 {
+        return false;
+    }
+    let head = name.chars().take_while(|c| word(*c)).count();
+    if head == 0 {
+        return false;
+    }
+    let rest = &name[head..];
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    rest.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
 /// The internal catalog, as current code and older documentation print it.
 const INTERNAL_CATALOGS: [&str; 2] = ["default_catalog", "default"];
 
@@ -245,6 +271,25 @@ pub fn fold_grants<'a>(lines: impl IntoIterator<Item = (Option<&'a str>, &'a str
     raw
 }
 
+/// Makes a catalog grant mean no more than it says. Catalog-level grants are folded into the
+/// all-databases scope because `"*"` with DDL includes `CREATE DATABASE` on the catalog; but a
+/// catalog grant alone (a hand-made `USAGE ON CATALOG default_catalog`) grants nothing on the
+/// databases, so it must not read as `"*"`. Catalog grants the map has no words for are left out
+/// of the scopes (they are not starkeep's to revoke) and make the account inexact.
+pub fn settle_catalog_grants(mut raw: RawGrants, map: &PrivilegeMap) -> RawGrants {
+    let known = map.known();
+    if let Some(all) = raw.scopes.get_mut(&Scope::All) {
+        let before = all.len();
+        all.retain(|grant| grant.0 != Level::Catalog || known.contains(grant));
+        raw.foreign |= all.len() != before;
+        if all.iter().all(|(level, _)| *level == Level::Catalog) {
+            raw.foreign |= !all.is_empty();
+            raw.scopes.remove(&Scope::All);
+        }
+    }
+    raw
+}
+
 /// The user part of a StarRocks user identity: `'u'@'%'`, `` `u`@`%` `` or `'u'@['domain']`.
 pub fn identity_user(identity: &str) -> Option<(String, String)> {
     let identity = identity.trim();
@@ -310,6 +355,52 @@ impl Dialect for StarRocksDialect {
     /// engine reads (`SHOW USERS`) before it creates or drops.
     fn refuses_taken_and_missing_names(&self) -> bool {
         false
+    }
+
+    /// StarRocks checks a taken name while analysing `CREATE USER`
+    /// (`sql/analyzer/AuthenticationAnalyzer.java`, `checkUserNotExist`): a `SemanticException`
+    /// "user 'u'@'%' already exists!", which goes out without an error code of its own, as 1064
+    /// (`mysql/MysqlErrPacket.java`). MySQL's 1396 is taken too.
+    fn says_account_exists(&self, e: &ServerError) -> bool {
+        e.code == ER_CANNOT_USER || (e.code == ER_SEMANTIC && e.message.contains(" already exists"))
+    }
+
+    /// Likewise "cannot find user 'u'@'%'!" (`AuthenticationAnalyzer.checkUserExist`) for
+    /// `ALTER USER` and `DROP USER`.
+    fn says_account_missing(&self, e: &ServerError) -> bool {
+        e.code == ER_CANNOT_USER
+            || (e.code == ER_SEMANTIC && e.message.contains("cannot find user"))
+    }
+
+    /// `REVOKE` on an object the user holds nothing on: "There is no such grant defined on …"
+    /// (`authorization/PrivilegeCollectionV2.java`, `revoke`), again without an error code.
+    fn says_no_such_grant(&self, e: &ServerError) -> bool {
+        e.code == ER_NONEXISTING_GRANT || e.message.contains("There is no such grant defined")
+    }
+
+    fn refuses_user_name(&self, name: &str) -> Option<String> {
+        (!is_valid_user_name(name)).then(|| {
+            "StarRocks refuses this user name (letters, digits and _ first, then an optional / and \
+             letters, digits, _, . or -; at most 64 characters)"
+                .to_owned()
+        })
+    }
+
+    /// StarRocks drops every backtick inside a backquoted name (its AST builder), so a name with
+    /// one cannot be written in a statement at all.
+    fn refuses_database_name(&self, name: &str) -> Option<String> {
+        name.contains('`').then(|| {
+            format!(
+                "database {name} cannot be named on StarRocks: it drops every backtick inside a \
+                 quoted name"
+            )
+        })
+    }
+
+    /// Only what the privilege map knows: a hand-made grant it has no words for (`USAGE` on the
+    /// catalog, say) is someone else's and stays.
+    fn may_revoke(&self, grant: &Grant, map: &PrivilegeMap) -> bool {
+        map.known().contains(grant)
     }
 
     fn set_password(&self, name: &str, hash: &NativePasswordHash) -> String {
@@ -380,7 +471,7 @@ impl Dialect for StarRocksDialect {
         &self,
         conn: &mut Conn,
         names: &[String],
-        _map: &PrivilegeMap,
+        map: &PrivilegeMap,
     ) -> Result<BTreeMap<String, RawGrants>, mysql_async::Error> {
         let mut out = BTreeMap::new();
         for name in names {
@@ -410,10 +501,13 @@ impl Dialect for StarRocksDialect {
                     grants.map(|g| (catalog, g))
                 })
                 .collect();
-            let raw = fold_grants(
-                cells
-                    .iter()
-                    .map(|(c, g)| (c.as_deref().filter(|c| *c != "NULL"), g.as_str())),
+            let raw = settle_catalog_grants(
+                fold_grants(
+                    cells
+                        .iter()
+                        .map(|(c, g)| (c.as_deref().filter(|c| *c != "NULL"), g.as_str())),
+                ),
+                map,
             );
             out.insert(name.clone(), raw);
         }
