@@ -5,12 +5,22 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_starkeep");
+
+/// Whose turn it is at the shared MariaDB (127.0.0.1:3306). A sync whose source is the shared
+/// server mirrors every account there, so a test that makes accounts there, or mirrors all of
+/// it, would see another's accounts in its runs; all the tests of this binary that do either take
+/// this turn, one at a time.
+static SHARED_SERVER: Mutex<()> = Mutex::new(());
+
+pub fn shared_server_turn() -> MutexGuard<'static, ()> {
+    SHARED_SERVER.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A running `starkeep serve`, its stdout so far, and its stderr lines as they come.
 pub struct Served {

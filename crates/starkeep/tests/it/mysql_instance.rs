@@ -63,6 +63,7 @@ fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
 
 #[test]
 fn a_mysql_instance_is_added_checked_and_served() {
+    let _turn = crate::common::shared_server_turn();
     let prefix = format!("t{:06x}", rand::random::<u32>() & 0xff_ffff);
     let admin = format!("{prefix}_adm");
     let admin_password: String = format!("Adm{:016x}", rand::random::<u64>());

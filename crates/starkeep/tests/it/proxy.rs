@@ -199,11 +199,9 @@ fn stop_sync_runs(w: &mut World) {
     w.served.child.wait().unwrap();
 }
 
-/// One test of this file at a time: each mirrors every account of the shared source.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn world() -> (std::sync::MutexGuard<'static, ()>, World) {
-    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // Each mirrors every account of the shared source.
+    let serial = crate::common::shared_server_turn();
     let prefix = format!("px{:08x}", rand::random::<u32>());
     let leftovers = SharedLeftovers::new(&prefix);
     let db = format!("{prefix}_db");

@@ -347,6 +347,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn a_killed_replicas_sync_is_taken_over_within_one_interval() {
+    let _turn = crate::common::shared_server_turn();
     let db = Database::create();
     let url = db.url();
     let key = master_key();

@@ -9,22 +9,16 @@
 //! afterwards (also on panic), and assertions are about the test's own names. The tests of this
 //! file run one at a time, so one's accounts never show in the other's counts.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{cli, curl, eventually, provision_synced_instance, sync_switch, Served};
+use crate::common::{
+    cli, curl, eventually, provision_synced_instance, shared_server_turn, sync_switch, Served,
+};
 use serde_json::Value;
 use starkeep_testkit::mariadb::{sql, sql_script, sql_value, OwnMariaDb, SharedLeftovers, SHARED};
 
 const ADMIN: &str = "sync_admin";
 const ADMIN_PW: (&str, &str) = ("STARKEEP_TEST_TARGET_PW", "Target-admin-1");
-
-/// One test of this file at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn source_root(statement: &str) -> bool {
     sql(&SHARED, statement)
@@ -32,7 +26,7 @@ fn source_root(statement: &str) -> bool {
 
 #[test]
 fn serve_reconciles_switched_on_instances_and_goes_on_after_a_restart() {
-    let _serial = serial();
+    let _turn = shared_server_turn();
     let target = OwnMariaDb::start(ADMIN, ADMIN_PW.1);
     let prefix = format!("v{:06x}", rand::random::<u32>() & 0xff_ffff);
     let leftovers = SharedLeftovers::new(&prefix);
@@ -101,7 +95,7 @@ fn a_reconcile_killed_with_sigkill_converges_after_a_restart() {
     const N: usize = 3000;
     /// Accounts per CREATE USER / GRANT statement at the source.
     const BATCH: usize = 250;
-    let _serial = serial();
+    let _turn = shared_server_turn();
     let target = OwnMariaDb::start(ADMIN, ADMIN_PW.1);
     let prefix = format!("k{:06x}", rand::random::<u32>() & 0xff_ffff);
     let leftovers = SharedLeftovers::new(&prefix);
