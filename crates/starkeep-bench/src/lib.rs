@@ -1,4 +1,4 @@
-//! starkeep's benchmark suite (issue 8) and soak (issue 7): what starkeep adds on top of the
+//! starkeep's benchmark suite and soak: what starkeep adds on top of the
 //! work of the database behind it, each figure measured next to its reference in the same run.
 //!
 //! `cargo run --release -p starkeep-bench -- all [--quick]` starts a real `starkeep` on

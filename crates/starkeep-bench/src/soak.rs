@@ -1,4 +1,4 @@
-//! The soak of issue 7: mixed account traffic (create, list, change permissions, change
+//! The soak: mixed account traffic (create, list, change permissions, change
 //! password, list a page, delete) at a fixed concurrency against an embedded starkeep, for a
 //! bounded time. It stops by itself, on loopback only.
 //!

@@ -22,7 +22,7 @@ impl PageRequest {
             .ok()
             .filter(|l| (1..=MAX_LIMIT).contains(l))
             .ok_or(InvalidInput::LimitRange)?;
-        // Missing means 0 (the seed's own example omits it); present, it must be a number.
+        // Missing means 0 (the cloud API's own example omits it); present, it must be a number.
         let offset = match offset.map(str::trim) {
             None => 0,
             Some(raw) => raw.parse().map_err(|_| InvalidInput::OffsetRange)?,

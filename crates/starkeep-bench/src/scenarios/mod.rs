@@ -1,4 +1,4 @@
-//! The scenarios of issue 8, one module each, all answering a [`Scenario`]; and [`run_all`],
+//! The benchmark scenarios, one module each, all answering a [`Scenario`]; and [`run_all`],
 //! which runs them in one go against one server and collects the [`Report`].
 //!
 //! | module | scenario |
