@@ -125,12 +125,33 @@ async fn grant_tables_and_information_schema_agree_on_every_page() {
     assert!(all["O'Brien"].foreign, "grant option on a database");
     assert_eq!(all["Zed"].scopes.len(), 2, "an escaped name and a pattern");
 
+    // A server-wide grant made after the rows of the account's old bits were learnt is read.
+    assert!(db.root("GRANT PROCESS ON *.* TO 'gen_0010'@'%'"));
+    let changed = fast
+        .grants(&mut conn, &["gen_0010".to_owned()], &map)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed,
+        slow.grants(&mut conn, &["gen_0010".to_owned()], &map)
+            .await
+            .unwrap()
+    );
+    assert!(changed["gen_0010"].server_wide.contains("PROCESS"));
+
     // The readings above went to the grant tables (the server's log of the admin's queries).
     let read = db.root_value(&format!(
         "SELECT COUNT(*) FROM mysql.general_log WHERE user_host LIKE '{ADMIN}%' \
          AND argument LIKE '%FROM mysql.global_priv%'"
     ));
     assert_ne!(read, "0", "the fast reading never read mysql.global_priv");
+    // `USER_PRIVILEGES` was read once for each `access` value of a server-wide holder (the
+    // admin's, RELOAD, the grant option, then RELOAD and PROCESS), not for every page.
+    let learnt = db.root_value(&format!(
+        "SELECT COUNT(*) FROM mysql.general_log WHERE user_host LIKE '{ADMIN}%' \
+         AND argument LIKE '%FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = %'"
+    ));
+    assert_eq!(learnt, "4", "USER_PRIVILEGES reads for learning");
     assert!(db.root("SET GLOBAL general_log = 0"));
 }
 

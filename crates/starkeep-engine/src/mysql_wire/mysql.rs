@@ -7,6 +7,7 @@
 //! the account read password hashes and create users (docs/privileges.md §2.4).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -83,6 +84,8 @@ pub struct MysqlDialect {
     flavor: MysqlFlavor,
     /// Whether accounts are read from the grant tables first ([`grant_tables`]).
     grant_tables: bool,
+    /// MariaDB: the server-wide rows of each `access` value seen (shared by the clones).
+    server_wide_rows: Arc<grant_tables::ServerWideRows>,
 }
 
 impl MysqlDialect {
@@ -90,6 +93,7 @@ impl MysqlDialect {
         Self {
             flavor,
             grant_tables: true,
+            server_wide_rows: Arc::default(),
         }
     }
 
@@ -100,6 +104,7 @@ impl MysqlDialect {
         Self {
             flavor,
             grant_tables: false,
+            server_wide_rows: Arc::default(),
         }
     }
 
@@ -450,12 +455,8 @@ impl Dialect for MysqlDialect {
             MysqlFlavor::Mysql => None,
         };
         let server_wide: Vec<(String, String, String)> = match holders {
-            Some(holders) if holders.is_empty() => Vec::new(),
-            holders => {
-                let grantees = match holders {
-                    Some(holders) => format!("GRANTEE IN ({})", Self::grantee_list(&holders)),
-                    None => grantees.clone(),
-                };
+            Some(holders) => self.server_wide_rows.of(conn, &holders).await?,
+            None => {
                 conn.query(format!(
                     "SELECT GRANTEE, PRIVILEGE_TYPE, IS_GRANTABLE \
                      FROM information_schema.USER_PRIVILEGES WHERE {grantees}"

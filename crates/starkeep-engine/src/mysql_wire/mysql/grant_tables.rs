@@ -5,16 +5,22 @@
 //!
 //! MariaDB answers `mysql.user` (a view that parses each account's JSON) and the
 //! `information_schema` privilege tables by building them in full for every query and filtering
-//! afterwards; at 100,000 accounts a page of 100 cost over half a second that way.
+//! afterwards; at 100,000 accounts a page of 100 cost over half a second that way. The one such
+//! table still read, `USER_PRIVILEGES`, is read once per server-wide `access` value and its rows
+//! kept ([`ServerWideRows`]).
 //!
 //! Each reading answers `Ok(None)` where the admin may not read the table (or the server has no
 //! such table); the caller then reads `information_schema` and `mysql.user` as before. Nothing
 //! here decides what grants mean: rows come back in the shape of `information_schema`'s, for
 //! [`MysqlDialect`](super::MysqlDialect) to fold. Nothing here writes.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
+use super::MysqlDialect;
 use crate::mysql_wire::quote;
 
 /// MariaDB's test for a user (not a role) as the `mysql.user` view makes it (`is_role = 'N'`).
@@ -65,9 +71,14 @@ fn users_among(names: &[String]) -> String {
 /// `mysql.user` view gives them (`DISTINCT User … WHERE is_role = 'N'`), without building the
 /// view or a temporary table of distinct names.
 ///
-/// Each name has at most one `'%'` row (the key is host and user), so the names are those of the
-/// `'%'` rows, read in order by offset, plus the few names that only have rows on other hosts,
-/// merged in here at the positions the count places them.
+/// Each name has at most one `'%'` row (the key is host and user), and a `'%'` row is never a
+/// role's (a role's host is empty), so the names are those of the `'%'` rows plus the few that
+/// only have rows on other hosts (`root` and `mariadb.sys` on every server). The `'%'` names
+/// are read in byte order through a window wider than the page by the number of those others
+/// on each side, which places every other name exactly where it falls inside the page and
+/// shows which fall before or after it ([`merge_page`]). Their number is the table's rows less
+/// those on other hosts: a count the engine keeps and a short range of the key, where counting
+/// or ranking the `'%'` rows reads all of them.
 pub(super) async fn mariadb_names(
     conn: &mut Conn,
     name: Option<&str>,
@@ -101,53 +112,95 @@ pub(super) async fn mariadb_names(
     }
     // Rust orders strings by their bytes, as `CAST(… AS BINARY)` does.
     others.sort();
-    let below: String = others
-        .iter()
-        .map(|n| {
-            format!(
-                ", CAST(COALESCE(SUM(CAST(User AS BINARY) < CAST({} AS BINARY)), 0) AS UNSIGNED)",
-                quote::string_literal(n)
-            )
-        })
-        .collect();
-    let counts: Option<Row> = conn
-        .query_first(format!(
-            "SELECT COUNT(*){below} FROM mysql.global_priv \
-             WHERE Host = '%' AND {MARIADB_USER}{only}"
+    let percent: Option<u64> = if name.is_some() {
+        conn.query_first(format!(
+            "SELECT COUNT(*) FROM mysql.global_priv WHERE Host = '%'{only}"
         ))
-        .await?;
-    let count = |i: usize| {
-        counts
-            .as_ref()
-            .and_then(|row| row.get::<u64, _>(i))
-            .unwrap_or(0)
+        .await?
+    } else {
+        conn.query_first(
+            "SELECT CAST((SELECT COUNT(*) FROM mysql.global_priv) \
+             - (SELECT COUNT(*) FROM mysql.global_priv WHERE Host <> '%') AS UNSIGNED)",
+        )
+        .await?
     };
-    let end = offset.saturating_add(u64::from(limit));
-    let mut before = 0u64;
-    let mut inside = Vec::new();
-    for (i, other) in others.iter().enumerate() {
-        // Its place among all names: the `'%'` names before it, and the other names before it.
-        let position = count(i + 1) + i as u64;
-        if position < offset {
-            before += 1;
-        } else if position < end {
-            inside.push(other.clone());
-        }
-    }
-    let from_percent = u64::from(limit).saturating_sub(inside.len() as u64);
-    let mut names: Vec<String> = if from_percent > 0 {
+    let percent = percent.unwrap_or(0);
+    let window = Window::around(offset, limit, others.len());
+    let names: Vec<String> = if window.start < percent && window.len > 0 {
         conn.query(format!(
-            "SELECT User FROM mysql.global_priv WHERE Host = '%' AND {MARIADB_USER}{only} \
-             ORDER BY CAST(User AS BINARY) LIMIT {from_percent} OFFSET {}",
-            offset - before
+            "SELECT User FROM mysql.global_priv WHERE Host = '%'{only} \
+             ORDER BY CAST(User AS BINARY) LIMIT {} OFFSET {}",
+            window.len, window.start
         ))
         .await?
     } else {
         Vec::new()
     };
-    names.extend(inside);
-    names.sort();
-    Ok(Some((names, count(0) + others.len() as u64)))
+    let page = merge_page(&window, &names, &others, offset, limit);
+    Ok(Some((page, percent + others.len() as u64)))
+}
+
+/// The `'%'` names read for a page: `len` of them from position `start` in byte order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    start: u64,
+    len: u64,
+}
+
+impl Window {
+    /// The page at `offset` widened by `others` names on each side (as far as the start allows).
+    fn around(offset: u64, limit: u32, others: usize) -> Self {
+        let others = others as u64;
+        let start = offset.saturating_sub(others);
+        Window {
+            start,
+            len: (offset - start) + u64::from(limit) + others,
+        }
+    }
+}
+
+/// The page at `offset` of the sorted union of the `'%'` names and `others` (sorted, none of
+/// them a `'%'` name), given `read`: the `'%'` names of `window`, in byte order (fewer than the
+/// window's length where the names end).
+///
+/// A name's place in the union is the number of `'%'` names before it plus the number of
+/// others before it. For a name read, both are known. For another name, the `'%'` names before
+/// it are known exactly where it sorts inside what was read, or after all of it when the names
+/// ended there; where it sorts before all of it (and the window does not start at 0) it is
+/// before the page, and where after all of a full window, after the page: the window reaches
+/// as many names beyond the page on each side as there are others.
+fn merge_page(
+    window: &Window,
+    read: &[String],
+    others: &[String],
+    offset: u64,
+    limit: u32,
+) -> Vec<String> {
+    let end = offset.saturating_add(u64::from(limit));
+    let on_page = |place: u64| (offset..end).contains(&place);
+    let mut page: Vec<String> = Vec::new();
+    for (j, name) in read.iter().enumerate() {
+        let others_before = others.partition_point(|o| o < name) as u64;
+        if on_page(window.start + j as u64 + others_before) {
+            page.push(name.clone());
+        }
+    }
+    let full = read.len() as u64 >= window.len;
+    for (i, other) in others.iter().enumerate() {
+        let read_before = read.partition_point(|n| n < other);
+        let percent_before = if read_before == 0 && window.start > 0 {
+            continue; // before the page
+        } else if read_before == read.len() && full {
+            continue; // after the page
+        } else {
+            window.start + read_before as u64
+        };
+        if on_page(percent_before + i as u64) {
+            page.push(other.clone());
+        }
+    }
+    page.sort();
+    page
 }
 
 /// The database-level grants of the `'<name>'@'%'` accounts among `names`, from `mysql.db`, as
@@ -216,19 +269,128 @@ fn privilege_of_column(column: &str) -> String {
 }
 
 /// MariaDB: which `'<name>'@'%'` accounts among `names` hold anything server-wide (their
-/// `access` bits, the grant option included). Only these need `USER_PRIVILEGES` read.
+/// `access` bits, the grant option included), with those bits. Only these have rows in
+/// `USER_PRIVILEGES` other than `USAGE` ([`ServerWideRows`]).
 pub(super) async fn mariadb_server_wide_holders(
     conn: &mut Conn,
     names: &[String],
-) -> Result<Option<Vec<String>>, mysql_async::Error> {
+) -> Result<Option<Vec<(String, u64)>>, mysql_async::Error> {
     or_fallback(
         conn.query(format!(
-            "SELECT User FROM mysql.global_priv WHERE Host = '%'{} \
+            "SELECT User, CAST(json_value(Priv, '$.access') AS UNSIGNED) \
+             FROM mysql.global_priv WHERE Host = '%'{} \
              AND COALESCE(json_value(Priv, '$.access'), 0) <> 0",
             users_among(names)
         ))
         .await,
     )
+}
+
+/// MariaDB's grant option among an account's `access` bits (`GRANT_ACL`).
+const GRANT_OPTION_BIT: u64 = 1 << 10;
+
+/// At most this many `access` values are remembered; past it the memory starts again.
+const ACCESS_VALUES_MAX: usize = 256;
+
+/// MariaDB: the rows `information_schema.USER_PRIVILEGES` shows for an account's server-wide
+/// `access` bits, learnt from the server once per server version and value.
+///
+/// The server builds that table for every account at each query and filters afterwards (about
+/// 30 ms at 100,000 accounts), although an account's rows follow from its `access` bits alone:
+/// one row per privilege bit, each grantable when the grant option bit is set, or one `USAGE`
+/// row. Accounts share a few such values (an admin's, a monitor's), so each value's rows are read
+/// for one of its accounts and kept. Rows are kept only where that same statement read the
+/// account's bits unchanged and the rows account for them (as many rows as privilege bits, the
+/// grant option as the bits say), so a grant made meanwhile is read but not kept.
+#[derive(Debug, Default)]
+pub(super) struct ServerWideRows {
+    learnt: Mutex<Learnt>,
+}
+
+type ServerVersion = (u16, u16, u16);
+
+/// `(privilege, grantable)` rows by server version and `access` value.
+type Learnt = HashMap<(ServerVersion, u64), Arc<Vec<(String, String)>>>;
+
+impl ServerWideRows {
+    /// `(grantee, privilege, grantable)` rows, as `USER_PRIVILEGES` gives them, of `holders`
+    /// (user and `access` bits).
+    pub(super) async fn of(
+        &self,
+        conn: &mut Conn,
+        holders: &[(String, u64)],
+    ) -> Result<Vec<(String, String, String)>, mysql_async::Error> {
+        let version = conn.server_version();
+        let mut out = Vec::new();
+        for (user, access) in holders {
+            let known = self.lock().get(&(version, *access)).cloned();
+            let rows = match known {
+                Some(rows) => rows,
+                None => self.learn(conn, version, user, *access).await?,
+            };
+            let grantee = MysqlDialect::grantee(user);
+            out.extend(rows.iter().map(|(privilege, grantable)| {
+                (grantee.clone(), privilege.clone(), grantable.clone())
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn learn(
+        &self,
+        conn: &mut Conn,
+        version: ServerVersion,
+        user: &str,
+        access: u64,
+    ) -> Result<Arc<Vec<(String, String)>>, mysql_async::Error> {
+        let read: Vec<(String, String, Option<u64>)> = conn
+            .query(format!(
+                "SELECT PRIVILEGE_TYPE, IS_GRANTABLE, \
+                 (SELECT CAST(json_value(Priv, '$.access') AS UNSIGNED) FROM mysql.global_priv \
+                 WHERE Host = '%' AND User = {}) \
+                 FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = {}",
+                quote::string_literal(user),
+                quote::string_literal(&MysqlDialect::grantee(user))
+            ))
+            .await?;
+        let unchanged = read.iter().all(|(_, _, now)| *now == Some(access));
+        let rows: Vec<(String, String)> = read
+            .into_iter()
+            .map(|(privilege, grantable, _)| (privilege, grantable))
+            .collect();
+        let rows = Arc::new(rows);
+        if unchanged && accounts_for(access, &rows) {
+            let mut learnt = self.lock();
+            if learnt.len() >= ACCESS_VALUES_MAX {
+                learnt.clear();
+            }
+            learnt.insert((version, access), Arc::clone(&rows));
+        }
+        Ok(rows)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Learnt> {
+        self.learnt
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Whether `rows` are what `access` bits show as: one row per privilege bit (or one `USAGE`
+/// row for none), each grantable exactly when the grant option bit is set.
+fn accounts_for(access: u64, rows: &[(String, String)]) -> bool {
+    let grantable = if access & GRANT_OPTION_BIT != 0 {
+        "YES"
+    } else {
+        "NO"
+    };
+    let privileges = (access & !GRANT_OPTION_BIT).count_ones() as usize;
+    let shape = if privileges == 0 {
+        rows.len() == 1 && rows[0].0.eq_ignore_ascii_case("USAGE")
+    } else {
+        rows.len() == privileges
+    };
+    shape && rows.iter().all(|(_, g)| g.eq_ignore_ascii_case(grantable))
 }
 
 /// Which `'<name>'@'%'` accounts among `names` hold a table- or column-level privilege, as
@@ -248,4 +410,68 @@ pub(super) async fn object_grant_holders(
         ))
         .await,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `mariadb_names` reads for a page, from a server whose `'%'` names are `percent`.
+    fn read_for(percent: &[String], window: &Window) -> Vec<String> {
+        percent
+            .iter()
+            .skip(window.start as usize)
+            .take(window.len as usize)
+            .cloned()
+            .collect()
+    }
+
+    proptest! {
+        /// Every page merged from a window equals the same page of the whole sorted union.
+        #[test]
+        fn a_merged_page_is_that_page_of_the_union(
+            names in proptest::collection::btree_set("[a-e\u{1}]{0,3}", 0..40),
+            split in proptest::collection::vec(any::<bool>(), 40),
+            limit in 1u32..9,
+            offset in 0u64..50,
+        ) {
+            let mut percent = Vec::new();
+            let mut others = Vec::new();
+            for (name, other) in names.iter().zip(&split) {
+                if *other && others.len() < 6 {
+                    others.push(name.clone());
+                } else {
+                    percent.push(name.clone());
+                }
+            }
+            let window = Window::around(offset, limit, others.len());
+            let read = if window.start < percent.len() as u64 {
+                read_for(&percent, &window)
+            } else {
+                Vec::new()
+            };
+            let page = merge_page(&window, &read, &others, offset, limit);
+            let expected: Vec<String> = names
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .cloned()
+                .collect();
+            prop_assert_eq!(page, expected);
+        }
+    }
+
+    #[test]
+    fn the_window_reaches_as_far_as_there_are_other_names_on_each_side() {
+        assert_eq!(
+            Window::around(1_000, 100, 3),
+            Window {
+                start: 997,
+                len: 106
+            }
+        );
+        assert_eq!(Window::around(1, 100, 3), Window { start: 0, len: 104 });
+        assert_eq!(Window::around(0, 100, 0), Window { start: 0, len: 100 });
+    }
 }
