@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use hyper::{Method, StatusCode};
 use mysql_async::prelude::Queryable;
 use serde_json::json;
+use starkeep_domain::InstanceId;
+use starkeep_store::{AuditEvent, Store, WriteAhead};
 use tokio::sync::Barrier;
 
 use super::Settings;
@@ -140,6 +142,8 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
         "API p50",
         "API p99",
         "store commits per op",
+        "store alone, µs per op",
+        "target's room, µs per op",
         "floor ops/s",
         "floor p50",
         "raw SQL ops/s",
@@ -203,6 +207,30 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
                 }
                 Err(_) => None,
             };
+            // At c=1 an operation's time is 1 ÷ the rate: what the store's commits cost alone
+            // is set against the time the target allows the API beyond the floor's.
+            let (store_alone, room) = if c == 1 && api.is_some() {
+                let (us, commits) =
+                    store_part(settings.pick(Duration::from_secs(1), Duration::from_secs(3)))
+                        .await?;
+                let room = floor
+                    .as_ref()
+                    .map(|f| 1e6 / f.req_per_s * (1.0 / target(c) - 1.0));
+                s.figure(format!("{}.c1.us_per_op", side("store_alone")), us, "µs");
+                if let Some(room) = room {
+                    s.figure(format!("{}.c1.us_per_op", side("target_room")), room, "µs");
+                }
+                progress::line(format!(
+                    "scenario 2, c=1, round {round}: the store's part alone {us:.0} µs per \
+                     create+delete ({commits:.2} commits); the target leaves {} µs per pair \
+                     beyond the floor's",
+                    room.map(|r| format!("{r:.0}"))
+                        .unwrap_or_else(|| "?".into())
+                ));
+                (Some(us), room)
+            } else {
+                (None, None)
+            };
             let ratio_to = |a: &Option<LoadSummary>, b: Option<f64>| {
                 a.as_ref().zip(b).map(|(a, b)| a.req_per_s / b)
             };
@@ -226,6 +254,8 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
                 commits_per_op
                     .map(|n| format!("{n:.2}"))
                     .unwrap_or_default(),
+                store_alone.map(|us| format!("{us:.0}")).unwrap_or_default(),
+                room.map(|us| format!("{us:.0}")).unwrap_or_default(),
                 cell(&floor, |f| thousands(f.req_per_s)),
                 cell(&floor, |f| ms(f.p50_ms)),
                 thousands(raw.req_per_s),
@@ -295,6 +325,15 @@ pub async fn run(settings: &Settings, server: &Starkeep) -> anyhow::Result<Scena
          concurrency, writes of several requests share a commit, so the figure falls below \
          four.",
         starkeep_store::COMMITS_METRIC
+    ));
+    s.notes.push(format!(
+        "Store alone (c=1): the four commits of a create + delete pair made by the store's own \
+         code in this process, one pair after another, on a SQLite store of its own beside the \
+         server's, right after the API side; the target's room: the time per pair the c=1 \
+         target allows the API beyond the floor's (1 ÷ floor ops/s × (1 ÷ {} − 1)). Where the \
+         store alone needs more than that room, no build that keeps the four commits on the \
+         request's path can meet the target in that round.",
+        target(1)
     ));
     s.table = table;
     Ok(s)
@@ -533,4 +572,61 @@ impl Window {
             out.latency_us.record(us).expect("within bounds");
         }
     }
+}
+
+/// What the store's part of one create + delete pair costs alone: the four commits the API
+/// makes for it, by the same store code in this process, one pair after another, on a SQLite
+/// store of its own in a new directory beside the server's (the same file system and
+/// durability setting), with nothing else between them. Answers the microseconds per pair and
+/// the commits per pair counted by that store.
+///
+/// The create: its audit event and pending record in one commit before the server is touched,
+/// its outcome and the record's end in one after; the delete: its event alone before, its
+/// outcome after (the API's `record_changes` and the MySQL engine's create, in that order).
+async fn store_part(duration: Duration) -> anyhow::Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open_sqlite(dir.path()).await?;
+    let project = &store.create_project("store-part").await?.id;
+    let instance =
+        InstanceId::parse(&seed::embedded_instance(&store, project, "store-part", 1).await?)?;
+    let event = |action: &str, n: u64| AuditEvent {
+        at_ms: starkeep_store::now_millis(),
+        request_id: format!("store-part-{n}"),
+        actor: "bench".into(),
+        project_id: project.as_str().to_owned(),
+        instance_id: instance.as_str().to_owned(),
+        action: action.to_owned(),
+        account: Some(format!("{PREFIX}{n}")),
+        status: 0,
+        error_code: None,
+    };
+    let commits_before = store.group_commits();
+    let start = Instant::now();
+    let mut pairs = 0u64;
+    while start.elapsed() < duration {
+        let name = format!("{PREFIX}{pairs}");
+        let create = store.prepare_change(event("create_account", pairs));
+        create
+            .scope(async {
+                create.begin(|_| {}, WriteAhead::WithChange).await?;
+                let attempt = format!("attempt-{pairs}");
+                store
+                    .begin_pending_create(&instance, &name, &attempt)
+                    .await?;
+                store.end_pending_create(&attempt).await
+            })
+            .await?;
+        create.finish(201, None).await?;
+        let delete = store.prepare_change(event("delete_account", pairs));
+        delete
+            .scope(delete.begin(|_| {}, WriteAhead::Alone))
+            .await?;
+        delete.finish(204, None).await?;
+        pairs += 1;
+    }
+    let elapsed = start.elapsed();
+    let commits = store.group_commits() - commits_before;
+    store.close().await;
+    let pairs = pairs.max(1) as f64;
+    Ok((elapsed.as_secs_f64() * 1e6 / pairs, commits as f64 / pairs))
 }
