@@ -274,7 +274,13 @@ pub struct View {
 struct CachedHash {
     hash: Option<StoredHash>,
     read_at: Instant,
+    /// Whether this read was made because a login failed against the one before it.
+    after_failure: bool,
 }
+
+/// After a failed login made the proxy read a hash again, further failures within this time
+/// do not (a burst of wrong passwords reads the source about twice a second per account).
+const REREAD_AFTER_FAILURE_EVERY: Duration = Duration::from_millis(500);
 
 /// Account hashes from the TaurusDB source, cached.
 pub struct Accounts {
@@ -309,11 +315,14 @@ impl Accounts {
         }
     }
 
-    async fn hash(&self, user: &str, fresh: bool) -> Option<StoredHash> {
-        if !fresh {
+    /// The account's hash, from the cache while it is young enough; read at the source when
+    /// not, or when `after_failure` (a login just failed against the cached one). Answers
+    /// whether it was read at the source just now.
+    async fn hash(&self, user: &str, after_failure: bool) -> (Option<StoredHash>, bool) {
+        if !after_failure {
             let cached = self.cache.lock().expect("hash cache").get(user).cloned();
             if let Some(c) = cached.filter(|c| c.read_at.elapsed() < HASH_TTL) {
-                return c.hash;
+                return (c.hash, false);
             }
         }
         let hash = self.read(user).await;
@@ -322,32 +331,33 @@ impl Accounts {
             CachedHash {
                 hash: hash.clone(),
                 read_at: Instant::now(),
+                after_failure,
             },
         );
-        hash
+        (hash, true)
     }
 
     /// Checks a login; answers SHA1(password) when it holds. A failure against a cached hash
-    /// reads the hash again once.
+    /// reads the hash again once, however recently that hash was read for a login that held
+    /// (the password may have changed since), unless a failure made the proxy read it within
+    /// [`REREAD_AFTER_FAILURE_EVERY`].
     pub async fn verify(&self, user: &str, salt: &[u8], scramble: &[u8]) -> Option<Stage1> {
-        if let Some(stage1) = self
-            .hash(user, false)
-            .await
-            .and_then(|h| native::verify(&h, salt, scramble))
-        {
+        let (hash, read_now) = self.hash(user, false).await;
+        if let Some(stage1) = hash.and_then(|h| native::verify(&h, salt, scramble)) {
             return Some(stage1);
         }
-        let recently_read = self
+        let reread_lately = self
             .cache
             .lock()
             .expect("hash cache")
             .get(user)
-            .is_some_and(|c| c.read_at.elapsed() < Duration::from_millis(500));
-        if recently_read {
+            .is_some_and(|c| c.after_failure && c.read_at.elapsed() < REREAD_AFTER_FAILURE_EVERY);
+        if read_now || reread_lately {
             return None;
         }
         self.hash(user, true)
             .await
+            .0
             .and_then(|h| native::verify(&h, salt, scramble))
     }
 
