@@ -188,14 +188,12 @@ fn merge_page(
     let full = read.len() as u64 >= window.len;
     for (i, other) in others.iter().enumerate() {
         let read_before = read.partition_point(|n| n < other);
-        let percent_before = if read_before == 0 && window.start > 0 {
-            continue; // before the page
-        } else if read_before == read.len() && full {
-            continue; // after the page
-        } else {
-            window.start + read_before as u64
-        };
-        if on_page(percent_before + i as u64) {
+        let before_the_page = read_before == 0 && window.start > 0;
+        let after_the_page = read_before == read.len() && full;
+        if !before_the_page
+            && !after_the_page
+            && on_page(window.start + read_before as u64 + i as u64)
+        {
             page.push(other.clone());
         }
     }
