@@ -64,6 +64,12 @@ async fn a_failure_is_logged_with_the_request_id_and_the_access_line_names_the_o
         "/v3/{}/instances/{}/starrocks/users",
         s.project.id, elsewhere.id
     );
+    // Another test's thread may have been registering a callsite (the request span's) while
+    // no thread had a subscriber of its own: tracing-core then computes its interest from the
+    // global dispatcher alone and may store "never" after this subscriber's own rebuild.
+    // Rebuilding again once that registration has ended (just before the requests) gives
+    // every callsite this subscriber's view.
+    tracing::callsite::rebuild_interest_cache();
     let answer = s
         .admin(
             Method::POST,
